@@ -1,0 +1,109 @@
+import type { NormalisedEvent, StoredEvent } from '../../shared/event';
+import type { AppendOptions, AppendResult } from './types';
+import type { Sequencer } from './sequencer';
+
+/** Where a commit group goes: made durable first, then made visible. */
+export interface CommitSink {
+  /** Makes the events durable; resolves only when they survive a crash. Must undo partial writes on failure. */
+  persist(events: StoredEvent[]): Promise<void>;
+  /** Makes durable events visible to readers (indexes, hot tier, subscribers). */
+  publish(events: StoredEvent[]): void;
+}
+
+interface Pending {
+  /** A task that must run alone between commit groups (rotation, sealing on demand). */
+  task?: () => Promise<unknown>;
+  events: NormalisedEvent[];
+  options?: AppendOptions;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit: append calls that arrive while a write is in flight are gathered and made durable
+ * by the next single write + fsync, so many concurrent appends share one fsync. Each call is
+ * accepted or refused on its own (a conflict in one never fails another); a failed write fails
+ * exactly the calls in its group, and their provisional seqs are forgotten.
+ */
+export class AppendQueue {
+  #pending: Pending[] = [];
+  #running = false;
+  #idle: Promise<void> = Promise.resolve();
+  #markIdle: () => void = () => {};
+
+  constructor(
+    private readonly sequencer: Sequencer,
+    private readonly sink: CommitSink,
+    private readonly clock: () => string = () => new Date().toISOString(),
+  ) {}
+
+  enqueue(events: NormalisedEvent[], options?: AppendOptions): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#pending.push({ events, options, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  /** Runs `task` alone, after every append queued before it and before any queued after it. */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ task, events: [], resolve: resolve as (r: unknown) => void, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  /** Resolves once every queued append has settled. */
+  idle(): Promise<void> {
+    return this.#idle;
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    this.#idle = new Promise((r) => (this.#markIdle = r));
+    try {
+      while (this.#pending.length > 0) {
+        const first = this.#pending[0]!;
+        if (first.task) {
+          this.#pending.shift();
+          await first.task().then(first.resolve as (r: unknown) => void, first.reject);
+          continue;
+        }
+        const n = this.#pending.findIndex((p) => p.task);
+        const group = n === -1 ? this.#pending : this.#pending.slice(0, n);
+        this.#pending = n === -1 ? [] : this.#pending.slice(n);
+        await this.#commitGroup(group);
+      }
+    } finally {
+      this.#running = false;
+      this.#markIdle();
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const recordedAt = this.clock();
+    const accepted: { p: Pending; results: StoredEvent[]; fresh: number; duplicates: number }[] = [];
+    const fresh: StoredEvent[] = [];
+    for (const p of group) {
+      try {
+        const a = this.sequencer.assign(p.events, p.options, recordedAt);
+        accepted.push({ p, results: a.results, fresh: a.fresh.length, duplicates: a.duplicates });
+        for (const e of a.fresh) fresh.push(e);
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+    if (accepted.length === 0) return;
+    try {
+      if (fresh.length > 0) await this.sink.persist(fresh);
+    } catch (err) {
+      this.sequencer.abort();
+      for (const a of accepted) a.p.reject(err);
+      return;
+    }
+    this.sink.publish(fresh);
+    this.sequencer.commit();
+    const lastSeq = this.sequencer.lastSeq;
+    for (const a of accepted)
+      a.p.resolve({ events: a.results, appended: a.fresh, duplicates: a.duplicates, lastSeq });
+  }
+}

@@ -1,0 +1,252 @@
+import Database from 'better-sqlite3';
+import type { StoredEvent } from '../../../shared/event';
+import { keyHash } from './keyHash';
+import { createSchema, INDEX_FORMAT, KEY_KIND } from './sqliteSchema';
+
+/** Where one event's bytes live in a sealed segment. */
+export interface EventLocation {
+  seq: number;
+  seg: number;
+  voff: number;
+  len: number;
+  crc: number;
+}
+
+export interface SegmentRecord {
+  id: number;
+  name: string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  bytes: number;
+  rawBytes: number;
+  blocks: number;
+  sha256: string;
+  minTime: number | null;
+  maxTime: number | null;
+  sealedAt: string;
+}
+
+/** One event of a segment being indexed, with where its line sits. */
+export interface IndexedRecord {
+  event: StoredEvent;
+  voff: number;
+  len: number;
+  crc: number;
+}
+
+const LOC = 'seq, seg, voff, len, crc';
+
+/**
+ * The SQLite side of the file backend: segment catalogue, event locations keyed by hashed
+ * envelope fields, key counts and checkpoints. Writes happen once per sealed segment, in one
+ * transaction, so the index only ever moves from one consistent state to the next.
+ */
+export class SqliteIndex {
+  readonly db: Database.Database;
+  readonly #typeCounts = new Map<number, { value: string; count: number }>();
+  readonly #tenantCounts = new Map<number, { value: string; count: number }>();
+  #total = 0;
+  readonly #stmt: Record<string, Database.Statement>;
+
+  constructor(path: string, readOnly: boolean) {
+    this.db = new Database(path, { readonly: readOnly, fileMustExist: readOnly });
+    if (!readOnly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      createSchema(this.db);
+      const fmt = this.db.prepare(`SELECT value FROM meta WHERE key = 'format'`).get() as
+        { value: string } | undefined;
+      if (!fmt)
+        this.db.prepare(`INSERT INTO meta(key, value) VALUES ('format', ?)`).run(String(INDEX_FORMAT));
+    }
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
+    this.#stmt = {
+      byId: this.db.prepare(`SELECT ${LOC} FROM events INDEXED BY ev_id WHERE id_h = ?`),
+      bySeq: this.db.prepare(`SELECT ${LOC} FROM events WHERE seq = ?`),
+      from: this.db.prepare(`SELECT ${LOC} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?`),
+      stream: this.db.prepare(
+        `SELECT ${LOC} FROM events INDEXED BY ev_stream WHERE stream_h = ? AND version BETWEEN ? AND ? ORDER BY seq`,
+      ),
+      streamVersion: this.db.prepare(
+        `SELECT max(version) AS v FROM events INDEXED BY ev_stream WHERE stream_h = ?`,
+      ),
+      getCp: this.db.prepare(`SELECT seq FROM checkpoints WHERE name = ?`),
+      setCp: this.db.prepare(
+        `INSERT INTO checkpoints(name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
+      ),
+    };
+    this.#loadCounts();
+  }
+
+  /** The stored format version, or undefined for an empty or foreign database. */
+  format(): number | undefined {
+    try {
+      const r = this.db.prepare(`SELECT value FROM meta WHERE key = 'format'`).get() as
+        { value: string } | undefined;
+      return r ? Number(r.value) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Runs SQLite's own consistency check (cheap variant). */
+  quickCheck(): string {
+    const r = this.db.pragma('quick_check', { simple: true });
+    return String(r);
+  }
+
+  #loadCounts(): void {
+    this.#typeCounts.clear();
+    this.#tenantCounts.clear();
+    const rows = this.db
+      .prepare(`SELECT kind, hash, value, count FROM keys WHERE kind IN (?, ?)`)
+      .all(KEY_KIND.type, KEY_KIND.tenant) as {
+      kind: number;
+      hash: number;
+      value: string;
+      count: number;
+    }[];
+    for (const r of rows)
+      (r.kind === KEY_KIND.type ? this.#typeCounts : this.#tenantCounts).set(r.hash, {
+        value: r.value,
+        count: r.count,
+      });
+    this.#total = (
+      this.db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM segments`).get() as { n: number }
+    ).n;
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+
+  segments(): SegmentRecord[] {
+    return this.db
+      .prepare(
+        `SELECT id, name, first_seq AS firstSeq, last_seq AS lastSeq, count, bytes, raw_bytes AS rawBytes, blocks, sha256,
+                min_time AS minTime, max_time AS maxTime, sealed_at AS sealedAt FROM segments ORDER BY first_seq`,
+      )
+      .all() as SegmentRecord[];
+  }
+
+  /** Adds a sealed segment and all its events atomically; returns the segment id. */
+  addSegment(seg: Omit<SegmentRecord, 'id'>, records: IndexedRecord[]): number {
+    const insSeg = this.db.prepare(
+      `INSERT INTO segments(name, first_seq, last_seq, count, bytes, raw_bytes, blocks, sha256, min_time, max_time, sealed_at)
+       VALUES (@name, @firstSeq, @lastSeq, @count, @bytes, @rawBytes, @blocks, @sha256, @minTime, @maxTime, @sealedAt)`,
+    );
+    const insEv = this.db.prepare(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const insTag = this.db.prepare(`INSERT OR IGNORE INTO tags(tag_h, seq) VALUES (?, ?)`);
+    const upKey = this.db.prepare(
+      `INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?) ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`,
+    );
+    const tx = this.db.transaction(() => {
+      const id = Number(insSeg.run(seg).lastInsertRowid);
+      const counts = new Map<string, { kind: number; value: string; n: number }>();
+      const bump = (kind: number, value: string) => {
+        const k = `${kind}\u0000${value}`;
+        const c = counts.get(k);
+        if (c) c.n++;
+        else counts.set(k, { kind, value, n: 1 });
+      };
+      for (const r of records) {
+        const e = r.event;
+        insEv.run(
+          e.seq,
+          id,
+          r.voff,
+          r.len,
+          r.crc,
+          Date.parse(e.time),
+          keyHash(e.id),
+          keyHash(e.stream),
+          e.version,
+          keyHash(e.type),
+          keyHash(e.tenant),
+          e.actor === undefined ? null : keyHash(e.actor),
+          e.correlationId === undefined ? null : keyHash(e.correlationId),
+          e.causationId === undefined ? null : keyHash(e.causationId),
+        );
+        if (e.tags) for (const t of e.tags) insTag.run(keyHash(t), e.seq);
+        bump(KEY_KIND.stream, e.stream);
+        bump(KEY_KIND.type, e.type);
+        bump(KEY_KIND.tenant, e.tenant);
+      }
+      for (const c of counts.values()) upKey.run(c.kind, keyHash(c.value), c.value, c.n);
+      return id;
+    });
+    const id = tx.immediate();
+    this.#loadCounts();
+    return id;
+  }
+
+  lastIndexedSeq(): number {
+    const r = this.db.prepare(`SELECT max(last_seq) AS s FROM segments`).get() as { s: number | null };
+    return r.s ?? 0;
+  }
+
+  byId(id: string): EventLocation[] {
+    return this.#stmt.byId!.all(keyHash(id)) as EventLocation[];
+  }
+  bySeq(seq: number): EventLocation | undefined {
+    return this.#stmt.bySeq!.get(seq) as EventLocation | undefined;
+  }
+  readFrom(seq: number, limit: number): EventLocation[] {
+    return this.#stmt.from!.all(seq, limit) as EventLocation[];
+  }
+  /** Candidates for one stream's events (hash matches; the caller checks the real name). */
+  stream(stream: string, fromVersion: number, toVersion: number): EventLocation[] {
+    return this.#stmt.stream!.all(keyHash(stream), fromVersion, toVersion) as EventLocation[];
+  }
+  /** Highest indexed version among events whose stream hashes like this one (checked by the caller on collision). */
+  streamVersionCandidate(stream: string): number {
+    return (this.#stmt.streamVersion!.get(keyHash(stream)) as { v: number | null }).v ?? 0;
+  }
+
+  typeCount(type: string): number {
+    return this.#typeCounts.get(keyHash(type))?.count ?? 0;
+  }
+  tenantCount(tenant: string): number {
+    return this.#tenantCounts.get(keyHash(tenant))?.count ?? 0;
+  }
+  typeCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#typeCounts.values()].map((v) => [v.value, v.count]));
+  }
+  tenantCounts(): Record<string, number> {
+    return Object.fromEntries([...this.#tenantCounts.values()].map((v) => [v.value, v.count]));
+  }
+  /** Stream names known to the index (for stats and prefix queries). */
+  streamNames(prefix?: string, limit = 1_000_000): string[] {
+    if (prefix === undefined) {
+      return (
+        this.db.prepare(`SELECT value FROM keys WHERE kind = ? LIMIT ?`).all(KEY_KIND.stream, limit) as {
+          value: string;
+        }[]
+      ).map((r) => r.value);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT value FROM keys INDEXED BY keys_value WHERE kind = ? AND value >= ? AND value < ? LIMIT ?`,
+      )
+      .all(KEY_KIND.stream, prefix, `${prefix}\u{10ffff}`, limit) as { value: string }[];
+    return rows.map((r) => r.value).filter((v) => v.startsWith(prefix));
+  }
+  streamCount(): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM keys WHERE kind = ?`).get(KEY_KIND.stream) as { n: number }
+    ).n;
+  }
+
+  getCheckpoint(name: string): number | undefined {
+    return (this.#stmt.getCp!.get(name) as { seq: number } | undefined)?.seq;
+  }
+  setCheckpoint(name: string, seq: number): void {
+    this.#stmt.setCp!.run(name, seq, new Date().toISOString());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * A 52-bit hash of a string key (stream, type, id, actor, ...), the integer the SQLite index stores
+ * instead of the text: fixed width keeps the B-trees small and inserts fast. Collisions only cost a
+ * little extra scanning, because every candidate is checked against the real event. Part of the
+ * on-disk format: never change it without a format version bump.
+ */
+export function keyHash(s: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  // 20 high bits from h2, 32 low bits from h1: a safe integer, never negative.
+  return (h2 >>> 12) * 0x1_0000_0000 + (h1 >>> 0);
+}

@@ -1,0 +1,274 @@
+import type { StoredEvent } from '../../../shared/event';
+import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
+import { dropThrough, lowerBound, unionSorted, upperBound } from './sortedSeqs';
+
+const HOUR = 3_600_000;
+type Multi = Map<string, number[]>;
+
+function add(m: Multi, key: string | undefined, seq: number): void {
+  if (key === undefined) return;
+  const l = m.get(key);
+  if (l) l.push(seq);
+  else m.set(key, [seq]);
+}
+
+/** Rough heap cost of one event, for the hot tier's memory budget. */
+export function estimateEventBytes(e: StoredEvent, lineBytes?: number): number {
+  return 400 + 2 * (lineBytes ?? JSON.stringify(e.data).length + 200);
+}
+
+/** One candidate access path for a query, with its exact size. */
+interface Candidate {
+  index: string;
+  estimate: number;
+  seqs: () => ArrayLike<number>;
+}
+
+/**
+ * The classic multi-level in-memory event index: by seq, id, stream, type, stream+type, hour
+ * bucket, tenant, actor, correlation, causation and tag. It is the memory backend on its own and
+ * the file backend's hot tier. Every list is ascending by seq, because events arrive in seq order.
+ */
+export class MemoryIndex {
+  #events: StoredEvent[] = [];
+  #seqs: number[] = [];
+  #sizes: number[] = [];
+  readonly #byId = new Map<string, StoredEvent>();
+  readonly #byStream = new Map<string, StoredEvent[]>();
+  readonly #byType: Multi = new Map();
+  readonly #byStreamType: Multi = new Map();
+  readonly #byTenant: Multi = new Map();
+  readonly #byActor: Multi = new Map();
+  readonly #byCorrelation: Multi = new Map();
+  readonly #byCausation: Multi = new Map();
+  readonly #byTag: Multi = new Map();
+  readonly #byHour = new Map<number, number[]>();
+  #bytes = 0;
+  /** Counts of index use, for metrics. */
+  readonly indexUse = new Map<string, number>();
+
+  get size(): number {
+    return this.#events.length;
+  }
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get firstSeq(): number {
+    return this.#seqs[0] ?? 0;
+  }
+  get lastSeq(): number {
+    return this.#seqs[this.#seqs.length - 1] ?? 0;
+  }
+
+  /** Adds an event; its seq must be greater than every seq already held. */
+  add(e: StoredEvent, lineBytes?: number): void {
+    const seq = e.seq;
+    this.#events.push(e);
+    this.#seqs.push(seq);
+    this.#byId.set(e.id, e);
+    const s = this.#byStream.get(e.stream);
+    if (s) s.push(e);
+    else this.#byStream.set(e.stream, [e]);
+    add(this.#byType, e.type, seq);
+    add(this.#byStreamType, `${e.stream}\u0000${e.type}`, seq);
+    add(this.#byTenant, e.tenant, seq);
+    add(this.#byActor, e.actor, seq);
+    add(this.#byCorrelation, e.correlationId, seq);
+    add(this.#byCausation, e.causationId, seq);
+    if (e.tags) for (const t of new Set(e.tags)) add(this.#byTag, t, seq);
+    const hour = Math.floor(Date.parse(e.time) / HOUR);
+    const h = this.#byHour.get(hour);
+    if (h) h.push(seq);
+    else this.#byHour.set(hour, [seq]);
+    const size = estimateEventBytes(e, lineBytes);
+    this.#sizes.push(size);
+    this.#bytes += size;
+  }
+
+  getById(id: string): StoredEvent | undefined {
+    return this.#byId.get(id);
+  }
+
+  getBySeq(seq: number): StoredEvent | undefined {
+    const first = this.#seqs[0];
+    if (first === undefined) return undefined;
+    const direct = this.#events[seq - first];
+    if (direct && direct.seq === seq) return direct;
+    const i = lowerBound(this.#seqs, seq);
+    return this.#seqs[i] === seq ? this.#events[i] : undefined;
+  }
+
+  /** All held events of a stream, in version order. */
+  stream(stream: string): readonly StoredEvent[] {
+    return this.#byStream.get(stream) ?? [];
+  }
+
+  streamVersion(stream: string): number {
+    const s = this.#byStream.get(stream);
+    return s ? s[s.length - 1]!.version : 0;
+  }
+
+  streamCount(): number {
+    return this.#byStream.size;
+  }
+
+  /** Events with seq ≥ fromSeq, up to limit, in seq order. */
+  readFrom(fromSeq: number, limit: number): StoredEvent[] {
+    const i = lowerBound(this.#seqs, fromSeq);
+    return this.#events.slice(i, i + limit);
+  }
+
+  /** Per-type and per-tenant counts, for stats. */
+  counts(): { types: Record<string, number>; tenants: Record<string, number> } {
+    const types: Record<string, number> = {};
+    const tenants: Record<string, number> = {};
+    for (const [k, v] of this.#byType) types[k] = v.length;
+    for (const [k, v] of this.#byTenant) tenants[k] = v.length;
+    return { types, tenants };
+  }
+
+  firstEvent(): StoredEvent | undefined {
+    return this.#events[0];
+  }
+  lastEvent(): StoredEvent | undefined {
+    return this.#events[this.#events.length - 1];
+  }
+
+  /**
+   * Picks the smallest exact candidate list among the filter's indexed fields, then walks it in
+   * order from the cursor, applying the full predicate. `after` is an exclusive seq bound in the
+   * direction of travel.
+   */
+  query(
+    f: EventFilter,
+    order: 'asc' | 'desc',
+    limit: number,
+    after?: number,
+  ): { events: StoredEvent[]; plan: QueryPlanInfo } {
+    const c = this.#plan(f);
+    this.indexUse.set(c.index, (this.indexUse.get(c.index) ?? 0) + 1);
+    const seqs = c.seqs();
+    const out: StoredEvent[] = [];
+    let scanned = 0;
+    if (order === 'asc') {
+      const lo = Math.max(f.fromSeq ?? 0, after === undefined ? 0 : after + 1);
+      for (let i = lowerBound(seqs, lo); i < seqs.length && out.length < limit; i++) {
+        const seq = seqs[i]!;
+        if (f.toSeq !== undefined && seq > f.toSeq) break;
+        scanned++;
+        const e = this.getBySeq(seq);
+        if (e && matchesFilter(e, f)) out.push(e);
+      }
+    } else {
+      const hi = Math.min(
+        f.toSeq ?? Number.MAX_SAFE_INTEGER,
+        after === undefined ? Number.MAX_SAFE_INTEGER : after - 1,
+      );
+      for (let i = upperBound(seqs, hi) - 1; i >= 0 && out.length < limit; i--) {
+        const seq = seqs[i]!;
+        if (f.fromSeq !== undefined && seq < f.fromSeq) break;
+        scanned++;
+        const e = this.getBySeq(seq);
+        if (e && matchesFilter(e, f)) out.push(e);
+      }
+    }
+    return { events: out, plan: { index: c.index, estimate: c.estimate, scanned } };
+  }
+
+  /** Candidate access paths for a filter; every path is a superset of the matching events. */
+  #candidates(f: EventFilter): Candidate[] {
+    const list = (index: string, l: number[] | undefined): Candidate => ({
+      index,
+      estimate: l?.length ?? 0,
+      seqs: () => l ?? [],
+    });
+    const out: Candidate[] = [];
+    const seqRange = this.#seqRange(f);
+    out.push({ index: f.fromSeq !== undefined || f.toSeq !== undefined ? 'seq-range' : 'scan', ...seqRange });
+    if (f.stream !== undefined) {
+      if (f.types?.length === 1)
+        out.push(list('stream+type', this.#byStreamType.get(`${f.stream}\u0000${f.types[0]}`)));
+      const evs = this.#byStream.get(f.stream) ?? [];
+      out.push({ index: 'stream', estimate: evs.length, seqs: () => evs.map((e) => e.seq) });
+    }
+    if (f.types && f.types.length > 0) {
+      const lists = f.types.map((t) => this.#byType.get(t) ?? []);
+      out.push({
+        index: 'type',
+        estimate: lists.reduce((n, l) => n + l.length, 0),
+        seqs: () => unionSorted(lists),
+      });
+    }
+    if (f.tenant !== undefined) out.push(list('tenant', this.#byTenant.get(f.tenant)));
+    if (f.actor !== undefined) out.push(list('actor', this.#byActor.get(f.actor)));
+    if (f.correlationId !== undefined)
+      out.push(list('correlation', this.#byCorrelation.get(f.correlationId)));
+    if (f.causationId !== undefined) out.push(list('causation', this.#byCausation.get(f.causationId)));
+    if (f.tags) for (const t of f.tags) out.push(list('tag', this.#byTag.get(t)));
+    if (f.since !== undefined || f.until !== undefined) out.push(this.#timeCandidate(f));
+    return out;
+  }
+
+  #plan(f: EventFilter): Candidate {
+    let best: Candidate | undefined;
+    for (const c of this.#candidates(f)) if (!best || c.estimate < best.estimate) best = c;
+    return best!;
+  }
+
+  #seqRange(f: EventFilter): { estimate: number; seqs: () => ArrayLike<number> } {
+    const lo = f.fromSeq === undefined ? 0 : lowerBound(this.#seqs, f.fromSeq);
+    const hi = f.toSeq === undefined ? this.#seqs.length : upperBound(this.#seqs, f.toSeq);
+    const all = this.#seqs;
+    return { estimate: Math.max(0, hi - lo), seqs: () => all };
+  }
+
+  #timeCandidate(f: EventFilter): Candidate {
+    const lo = f.since === undefined ? -Infinity : Math.floor(Date.parse(f.since) / HOUR);
+    const hi = f.until === undefined ? Infinity : Math.floor(Date.parse(f.until) / HOUR);
+    const lists: number[][] = [];
+    let estimate = 0;
+    for (const [hour, l] of this.#byHour) {
+      if (hour >= lo && hour <= hi) {
+        lists.push(l);
+        estimate += l.length;
+      }
+    }
+    return { index: 'time', estimate, seqs: () => unionSorted(lists) };
+  }
+
+  /** Forgets every event with seq ≤ maxSeq (they now live in sealed segments). */
+  evictThrough(maxSeq: number): void {
+    const n = upperBound(this.#seqs, maxSeq);
+    if (n === 0) return;
+    const gone = this.#events.slice(0, n);
+    this.#events = this.#events.slice(n);
+    this.#seqs = this.#seqs.slice(n);
+    for (const size of this.#sizes.slice(0, n)) this.#bytes -= size;
+    this.#sizes = this.#sizes.slice(n);
+    for (const e of gone) this.#byId.delete(e.id);
+    const touched = (m: Multi) => {
+      for (const [k, l] of m) {
+        dropThrough(l, maxSeq);
+        if (l.length === 0) m.delete(k);
+      }
+    };
+    for (const [k, l] of this.#byStream) {
+      const i = l.findIndex((e) => e.seq > maxSeq);
+      if (i === -1) this.#byStream.delete(k);
+      else if (i > 0) l.splice(0, i);
+    }
+    [
+      this.#byType,
+      this.#byStreamType,
+      this.#byTenant,
+      this.#byActor,
+      this.#byCorrelation,
+      this.#byCausation,
+      this.#byTag,
+    ].forEach(touched);
+    for (const [k, l] of this.#byHour) {
+      dropThrough(l, maxSeq);
+      if (l.length === 0) this.#byHour.delete(k);
+    }
+  }
+}

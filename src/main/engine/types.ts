@@ -1,0 +1,89 @@
+import type { EventInput, StoredEvent } from '../../shared/event';
+import type { EventFilter, QueryOptions, QueryPage } from '../../shared/query';
+
+/** Optimistic concurrency: the stream's current version must equal this (0 = the stream must not exist yet). */
+export interface AppendOptions {
+  expectedVersion?: number;
+}
+
+export interface AppendResult {
+  /** The stored form of every input, in input order; duplicates of an existing id give the existing event. */
+  events: StoredEvent[];
+  appended: number;
+  duplicates: number;
+  /** Highest seq in the store once this call resolved. */
+  lastSeq: number;
+}
+
+export interface SubscribeOptions {
+  /** First seq to deliver; default 1 (everything). Ignored when `name` has a saved checkpoint. */
+  fromSeq?: number;
+  /** A named subscription: resumes after its persisted checkpoint and advances it as events are consumed. */
+  name?: string;
+  filter?: EventFilter;
+}
+
+/** Catch-up then live delivery, in seq order, never missing or repeating an event. */
+export interface Subscription extends AsyncIterable<StoredEvent> {
+  /** Seq of the last event handed to the consumer. */
+  readonly position: number;
+  close(): Promise<void>;
+}
+
+export interface StoreStats {
+  backend: 'memory' | 'file';
+  path?: string;
+  readOnly: boolean;
+  events: number;
+  streams: number;
+  firstSeq: number;
+  lastSeq: number;
+  firstTime?: string;
+  lastTime?: string;
+  types: Record<string, number>;
+  tenants: Record<string, number>;
+  storage: {
+    /** Bytes of events held in the in-memory hot tier (estimated). */
+    hotBytes: number;
+    hotEvents: number;
+    activeSegmentBytes: number;
+    sealedSegmentBytes: number;
+    sealedSegments: number;
+    indexBytes: number;
+  };
+}
+
+export interface VerifyIssue {
+  file: string;
+  offset?: number;
+  seq?: number;
+  problem: string;
+}
+export interface VerifyReport {
+  ok: boolean;
+  checkedEvents: number;
+  checkedSegments: number;
+  issues: VerifyIssue[];
+}
+
+/** One store of events: the contract every backend fulfils (test/conformance checks it). */
+export interface EventStore {
+  readonly backend: 'memory' | 'file';
+  readonly readOnly: boolean;
+  /** Appends atomically and durably; resolves only once every event is durable and queryable. */
+  append(events: EventInput[], options?: AppendOptions): Promise<AppendResult>;
+  getEvent(id: string): Promise<StoredEvent | undefined>;
+  getBySeq(seq: number): Promise<StoredEvent | undefined>;
+  /** Events of one stream with from ≤ version ≤ to, in version order. */
+  readStream(stream: string, fromVersion?: number, toVersion?: number): Promise<StoredEvent[]>;
+  query(filter?: EventFilter, options?: QueryOptions): Promise<QueryPage>;
+  /** Up to `limit` events with seq ≥ fromSeq, in seq order. */
+  readAll(fromSeq?: number, limit?: number): Promise<StoredEvent[]>;
+  subscribe(options?: SubscribeOptions): Subscription;
+  getCheckpoint(name: string): Promise<number | undefined>;
+  setCheckpoint(name: string, seq: number): Promise<void>;
+  lastSeq(): number;
+  stats(): Promise<StoreStats>;
+  verify(): Promise<VerifyReport>;
+  close(): Promise<void>;
+}

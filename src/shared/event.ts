@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { ChronoscopeError } from './errors';
+
+/** Any JSON value: what `data` and `meta` may hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** An event as stored: the envelope of DESIGN §2 with every store-assigned field present. */
+export interface StoredEvent {
+  seq: number;
+  id: string;
+  stream: string;
+  version: number;
+  type: string;
+  time: string;
+  recordedAt: string;
+  tenant: string;
+  actor?: string;
+  correlationId?: string;
+  causationId?: string;
+  tags?: string[];
+  schemaVersion?: number;
+  data: JsonValue;
+  meta?: { [key: string]: JsonValue };
+}
+
+const isoTime = z.string().refine((s) => isIsoTime(s), { message: 'must be an ISO-8601 date-time' });
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([
+    z.null(),
+    z.boolean(),
+    z.number().finite(),
+    z.string(),
+    z.array(jsonValue),
+    z.record(z.string(), jsonValue),
+  ]),
+);
+
+/** What a writer hands to `append`: the store fills in seq, version, recordedAt and defaults. */
+export const eventInputSchema = z
+  .object({
+    id: z.string().min(1).max(200).optional(),
+    stream: z.string().min(1).max(1024),
+    type: z.string().min(1).max(256),
+    time: isoTime.optional(),
+    tenant: z.string().min(1).max(256).optional(),
+    actor: z.string().min(1).max(1024).optional(),
+    correlationId: z.string().min(1).max(1024).optional(),
+    causationId: z.string().min(1).max(1024).optional(),
+    tags: z.array(z.string().min(1).max(256)).max(64).optional(),
+    schemaVersion: z.number().int().min(0).optional(),
+    data: z.unknown().optional(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type EventInput = z.input<typeof eventInputSchema>;
+
+/** An input after validation: ids, time and tenant filled in; ready for the sequencer. */
+export interface NormalisedEvent {
+  id: string;
+  stream: string;
+  type: string;
+  time: string;
+  tenant: string;
+  actor?: string;
+  correlationId?: string;
+  causationId?: string;
+  tags?: string[];
+  schemaVersion?: number;
+  data: JsonValue;
+  meta?: { [key: string]: JsonValue };
+}
+
+export const DEFAULT_TENANT = 'default';
+
+const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** True for a full ISO-8601 date-time with an explicit zone, the only form the envelope accepts. */
+export function isIsoTime(s: string): boolean {
+  return ISO_RE.test(s) && !Number.isNaN(Date.parse(s));
+}
+
+/** Canonical UTC form with milliseconds, so times compare as strings. */
+export function toUtcIso(s: string): string {
+  return new Date(Date.parse(s)).toISOString();
+}
+
+/**
+ * Validates one input and fills defaults. Throws INVALID_EVENT naming the field and the reason;
+ * `where` (e.g. "line 12 of orders.jsonl") is prefixed so the writer can find the culprit.
+ */
+export function normaliseEvent(
+  input: unknown,
+  now: () => string = () => new Date().toISOString(),
+  where?: string,
+): NormalisedEvent {
+  const parsed = eventInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length
+      ? issue.path.join('.')
+      : issue.code === 'unrecognized_keys'
+        ? (issue as { keys?: string[] }).keys?.join(', ')
+        : '(event)';
+    const prefix = where ? `${where}: ` : '';
+    throw new ChronoscopeError('INVALID_EVENT', `${prefix}field ${field}: ${issue.message}`, {
+      field,
+      where,
+    });
+  }
+  const e = parsed.data;
+  const data = checkJson(e.data === undefined ? {} : e.data, 'data', where);
+  const out: NormalisedEvent = {
+    id: e.id ?? uuidv7(),
+    stream: e.stream,
+    type: e.type,
+    time: e.time ? toUtcIso(e.time) : now(),
+    tenant: e.tenant ?? DEFAULT_TENANT,
+    data,
+  };
+  if (e.actor !== undefined) out.actor = e.actor;
+  if (e.correlationId !== undefined) out.correlationId = e.correlationId;
+  if (e.causationId !== undefined) out.causationId = e.causationId;
+  if (e.tags !== undefined) out.tags = e.tags;
+  if (e.schemaVersion !== undefined) out.schemaVersion = e.schemaVersion;
+  if (e.meta !== undefined) out.meta = checkJson(e.meta, 'meta', where) as { [key: string]: JsonValue };
+  return out;
+}
+
+const MAX_DEPTH = 512;
+/** Rejects what JSON cannot hold (NaN, functions, cycles) and absurd nesting, naming the path. */
+function checkJson(v: unknown, path: string, where?: string, depth = 0): JsonValue {
+  const fail = (why: string): never => {
+    throw new ChronoscopeError('INVALID_EVENT', `${where ? `${where}: ` : ''}field ${path}: ${why}`, {
+      field: path,
+      where,
+    });
+  };
+  if (depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : fail('numbers must be finite');
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkJson(v[i], `${path}.${i}`, where, depth + 1);
+    return v as JsonValue;
+  }
+  if (typeof v === 'object') {
+    for (const k of Object.keys(v))
+      checkJson((v as Record<string, unknown>)[k], `${path}.${k}`, where, depth + 1);
+    return v as JsonValue;
+  }
+  return fail(`${typeof v} is not JSON`);
+}
+
+/** Serialises a stored event as its one-line JSON form, fields in envelope order. */
+export function serialiseEvent(e: StoredEvent): string {
+  const o: Record<string, unknown> = {
+    seq: e.seq,
+    id: e.id,
+    stream: e.stream,
+    version: e.version,
+    type: e.type,
+    time: e.time,
+    recordedAt: e.recordedAt,
+    tenant: e.tenant,
+  };
+  if (e.actor !== undefined) o.actor = e.actor;
+  if (e.correlationId !== undefined) o.correlationId = e.correlationId;
+  if (e.causationId !== undefined) o.causationId = e.causationId;
+  if (e.tags !== undefined) o.tags = e.tags;
+  if (e.schemaVersion !== undefined) o.schemaVersion = e.schemaVersion;
+  o.data = e.data;
+  if (e.meta !== undefined) o.meta = e.meta;
+  return JSON.stringify(o);
+}
+
+/** Parses one stored line back into an event; throws CORRUPT if it is not a stored envelope. */
+export function parseStoredLine(line: string, where: string): StoredEvent {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch (err) {
+    throw new ChronoscopeError('CORRUPT', `${where}: not valid JSON (${(err as Error).message})`, { where });
+  }
+  const e = o as StoredEvent;
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    !Number.isSafeInteger(e.seq) ||
+    typeof e.id !== 'string' ||
+    typeof e.stream !== 'string' ||
+    !Number.isSafeInteger(e.version) ||
+    typeof e.type !== 'string' ||
+    typeof e.time !== 'string' ||
+    typeof e.recordedAt !== 'string' ||
+    typeof e.tenant !== 'string'
+  ) {
+    throw new ChronoscopeError('CORRUPT', `${where}: not a stored event envelope`, { where });
+  }
+  return e;
+}
+
+/** A time-ordered UUID (RFC 9562 v7): sorts by creation time, random in the low bits. */
+export function uuidv7(nowMs: number = Date.now()): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  const ms = BigInt(nowMs);
+  for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -53,6 +53,33 @@ export function scanActiveSegment(path: string, name: string): ScanResult {
   }
 }
 
+/** Reads whole lines appended since `from` (a reader following another process's writes). */
+export function readNewLines(path: string, from: number, name: string): { events: StoredEvent[]; end: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return { events: [], end: from };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= from) return { events: [], end: Math.min(from, size) };
+    const buf = Buffer.allocUnsafe(size - from);
+    const got = readSync(fd, buf, 0, buf.length, from);
+    const events: StoredEvent[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl === -1 || nl >= got) break;
+      events.push(parseStoredLine(buf.toString('utf8', start, nl), `${name} at byte ${from + start}`));
+      start = nl + 1;
+    }
+    return { events, end: from + start };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Cuts a torn tail off; fsynced so the repair itself survives a crash. */
 export function truncateSegment(path: string, size: number): void {
   const fd = openSync(path, 'r+');

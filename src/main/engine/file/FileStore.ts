@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { parseStoredLine, serialiseEvent, type EventInput, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import {
@@ -25,10 +25,10 @@ import type {
   Subscription,
   VerifyReport,
 } from '../types';
-import { ActiveSegment } from './ActiveSegment';
+import { ActiveSegment, readNewLines } from './ActiveSegment';
 import { BlockCache, readRecord } from './bgzf';
 import { crc32 } from './checksum';
-import { activeSegmentName, storePaths, type StorePaths } from './layout';
+import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from './layout';
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
 import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
@@ -152,6 +152,7 @@ export class FileStore implements EventStore {
     const indexed = this.#ix.lastIndexedSeq();
     let last = indexed;
     for (const p of plains) {
+      this.#tailOffsets.set(p.name, p.size);
       p.events.forEach((e, i) => this.#hot.add(e, p.lineBytes[i]));
       if (p.events.length) last = p.events[p.events.length - 1]!.seq;
     }
@@ -509,6 +510,35 @@ export class FileStore implements EventStore {
     await this.#queue.idle();
     return verifyStore(this.#paths, this.#ix, (l) => this.#load(l), this.report);
   }
+
+  /**
+   * For a read-only store whose writer is another process: picks up what that writer has made
+   * durable since (new lines in plain segments, newly sealed segments) and wakes subscribers.
+   * Returns the number of new events. A read-write store is always current, so it returns 0.
+   */
+  async refresh(): Promise<number> {
+    this.#assertOpen();
+    if (!this.readOnly) return 0;
+    const before = this.lastSeq();
+    const indexed = this.#ix.lastIndexedSeq();
+    if (indexed > this.#hot.firstSeq - 1) this.#hot.evictThrough(indexed);
+    let last = Math.max(before, indexed);
+    const names = readdirSync(this.#paths.segments).filter((n) => parseSegmentName(n).kind === 'active').sort();
+    for (const gone of [...this.#tailOffsets.keys()]) if (!names.includes(gone)) this.#tailOffsets.delete(gone);
+    for (const n of names) {
+      const { events, end } = readNewLines(this.#paths.segment(n), this.#tailOffsets.get(n) ?? 0, n);
+      this.#tailOffsets.set(n, end);
+      for (const e of events) {
+        if (e.seq <= last) continue;
+        this.#hot.add(e);
+        last = e.seq;
+      }
+    }
+    this.#sequencer.reset(last);
+    if (last > before) this.#signal.notify();
+    return last - before;
+  }
+  readonly #tailOffsets = new Map<string, number>();
 
   /** Drops the index and rebuilds it from the sealed segments alone. */
   async rebuildIndex(): Promise<{ segments: number; events: number }> {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import type { StoredEvent } from '../../../shared/event';
 import { keyHash } from './keyHash';
 import { createSchema, INDEX_FORMAT, KEY_KIND } from './sqliteSchema';
@@ -50,6 +51,8 @@ export class SqliteIndex {
   readonly #stmt: Record<string, Database.Statement>;
 
   constructor(path: string, readOnly: boolean) {
+    // Created 0600 up front: SQLite gives its -wal/-shm files the database file's permissions.
+    if (!readOnly && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     this.db = new Database(path, { readonly: readOnly, fileMustExist: readOnly });
     if (!readOnly) {
       this.db.pragma('journal_mode = WAL');

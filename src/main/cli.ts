@@ -38,7 +38,8 @@ function effectiveConfig(): ChronoscopeConfig {
   if (g.backend) config.backend = g.backend;
   const int = (v: string, flag: string) => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0) throw new ChronoscopeError('INVALID_ARGUMENT', `${flag} "${v}": expected a non-negative integer`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new ChronoscopeError('INVALID_ARGUMENT', `${flag} "${v}": expected a non-negative integer`);
     return n;
   };
   if (g.segmentMaxBytes) config.file.segmentMaxBytes = int(g.segmentMaxBytes, '--segment-max-bytes');
@@ -46,9 +47,17 @@ function effectiveConfig(): ChronoscopeConfig {
   return config;
 }
 
-async function withStore<T>(path: string | undefined, opts: { readOnly?: boolean; create?: boolean }, fn: (s: EventStore) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  path: string | undefined,
+  opts: { readOnly?: boolean; create?: boolean },
+  fn: (s: EventStore) => Promise<T>,
+): Promise<T> {
   const config = effectiveConfig();
-  const store = await openStore(config, { path: path ?? config.store, readOnly: opts.readOnly, create: opts.create ?? false });
+  const store = await openStore(config, {
+    path: path ?? config.store,
+    readOnly: opts.readOnly,
+    create: opts.create ?? false,
+  });
   reportRepairs(store);
   try {
     return await fn(store);
@@ -60,14 +69,19 @@ async function withStore<T>(path: string | undefined, opts: { readOnly?: boolean
 function reportRepairs(store: EventStore): void {
   if (!(store instanceof FileStore)) return;
   const r = store.report;
-  if (r.tornTailBytes) process.stderr.write(`recovered: cut a torn tail of ${r.tornTailBytes} bytes from ${r.tornTailFile}\n`);
+  if (r.tornTailBytes)
+    process.stderr.write(`recovered: cut a torn tail of ${r.tornTailBytes} bytes from ${r.tornTailFile}\n`);
   if (r.removedTmp.length) process.stderr.write(`recovered: removed stale ${r.removedTmp.join(', ')}\n`);
   if (r.rebuiltIndex) process.stderr.write(`recovered: rebuilt the index (${r.rebuildReason})\n`);
   if (r.indexedSegments.length) process.stderr.write(`recovered: indexed ${r.indexedSegments.join(', ')}\n`);
-  for (const p of r.problems) process.stderr.write(`warning: ${p.file}${p.offset !== undefined ? ` at ${p.offset}` : ''}: ${p.problem}\n`);
+  for (const p of r.problems)
+    process.stderr.write(
+      `warning: ${p.file}${p.offset !== undefined ? ` at ${p.offset}` : ''}: ${p.problem}\n`,
+    );
 }
 
-const fmtOption = () => new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'jsonl']).default('table');
+const fmtOption = () =>
+  new Option('-f, --format <format>', 'output format').choices(['table', 'json', 'jsonl']).default('table');
 
 function addFilterFlags(cmd: Command): Command {
   const many = (v: string, prev: string[] = []) => [...prev, v];
@@ -83,7 +97,11 @@ function addFilterFlags(cmd: Command): Command {
     .option('--until <time>', 'before this time (ISO, or a duration ago)')
     .option('--from-seq <seq>', 'from this seq (inclusive)')
     .option('--to-seq <seq>', 'up to this seq (inclusive)')
-    .option('-w, --where <expr>', 'JSON predicate on data (or meta.*): path=value, path>3, path~text, path? ... (repeatable)', many)
+    .option(
+      '-w, --where <expr>',
+      'JSON predicate on data (or meta.*): path=value, path>3, path~text, path? ... (repeatable)',
+      many,
+    )
     .option('-q, --search <text>', 'case-insensitive text search in data');
 }
 
@@ -92,7 +110,8 @@ program
   .argument('<store>', 'folder for the new store')
   .description('create an empty store')
   .action(async (path: string) => {
-    if (existsSync(join(path, 'segments'))) throw new ChronoscopeError('INVALID_ARGUMENT', `${path} already holds a store`);
+    if (existsSync(join(path, 'segments')))
+      throw new ChronoscopeError('INVALID_ARGUMENT', `${path} already holds a store`);
     await withStore(path, { create: true }, async () => {});
     process.stdout.write(`created store ${resolve(path)}\n`);
   });
@@ -106,24 +125,38 @@ addFilterFlags(
     .option('--desc', 'newest first')
     .option('--explain', 'print the chosen index and candidates scanned on stderr')
     .addOption(fmtOption()),
-).action(async (path: string | undefined, o: FilterFlags & { limit: string; desc?: boolean; explain?: boolean; format: OutputFormat }) => {
-  const limit = Number(o.limit);
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ChronoscopeError('INVALID_ARGUMENT', `--limit "${o.limit}": expected a positive integer`);
-  await withStore(path, { readOnly: true }, async (store) => {
-    const filter = filterFromFlags(o);
-    const events: StoredEvent[] = [];
-    let cursor: string | undefined;
-    const t0 = performance.now();
-    do {
-      const page = await store.query(filter, { order: o.desc ? 'desc' : 'asc', limit: Math.min(1000, limit - events.length), cursor });
-      events.push(...page.events);
-      cursor = page.nextCursor;
-      if (o.explain) process.stderr.write(`plan: index=${page.plan.index} estimate=${page.plan.estimate} scanned=${page.plan.scanned}\n`);
-    } while (cursor && events.length < limit);
-    printEvents(events, o.format);
-    if (o.explain) process.stderr.write(`${events.length} events in ${(performance.now() - t0).toFixed(1)} ms\n`);
-  });
-});
+).action(
+  async (
+    path: string | undefined,
+    o: FilterFlags & { limit: string; desc?: boolean; explain?: boolean; format: OutputFormat },
+  ) => {
+    const limit = Number(o.limit);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new ChronoscopeError('INVALID_ARGUMENT', `--limit "${o.limit}": expected a positive integer`);
+    await withStore(path, { readOnly: true }, async (store) => {
+      const filter = filterFromFlags(o);
+      const events: StoredEvent[] = [];
+      let cursor: string | undefined;
+      const t0 = performance.now();
+      do {
+        const page = await store.query(filter, {
+          order: o.desc ? 'desc' : 'asc',
+          limit: Math.min(1000, limit - events.length),
+          cursor,
+        });
+        events.push(...page.events);
+        cursor = page.nextCursor;
+        if (o.explain)
+          process.stderr.write(
+            `plan: index=${page.plan.index} estimate=${page.plan.estimate} scanned=${page.plan.scanned}\n`,
+          );
+      } while (cursor && events.length < limit);
+      printEvents(events, o.format);
+      if (o.explain)
+        process.stderr.write(`${events.length} events in ${(performance.now() - t0).toFixed(1)} ms\n`);
+    });
+  },
+);
 
 program
   .command('get')
@@ -149,7 +182,10 @@ program
   .description("print one stream's events in version order")
   .action(async (path: string, stream: string, o: { from: string; to?: string; format: OutputFormat }) => {
     await withStore(path, { readOnly: true }, async (store) => {
-      printEvents(await store.readStream(stream, Number(o.from), o.to === undefined ? undefined : Number(o.to)), o.format);
+      printEvents(
+        await store.readStream(stream, Number(o.from), o.to === undefined ? undefined : Number(o.to)),
+        o.format,
+      );
     });
   });
 
@@ -162,7 +198,9 @@ program
   .description('print the newest events; with -F, follow the store live')
   .action(async (path: string | undefined, o: { lines: string; follow?: boolean; format: OutputFormat }) => {
     await withStore(path, { readOnly: true }, async (store) => {
-      const recent = (await store.query({}, { order: 'desc', limit: Math.max(1, Number(o.lines)) })).events.reverse();
+      const recent = (
+        await store.query({}, { order: 'desc', limit: Math.max(1, Number(o.lines)) })
+      ).events.reverse();
       printEvents(recent, o.format);
       if (!o.follow) return;
       const sub = store.subscribe({ fromSeq: store.lastSeq() + 1 });
@@ -193,7 +231,10 @@ program
       let duplicates = 0;
       const flush = async () => {
         if (!batch.length) return;
-        const r = await store.append(batch, o.expectedVersion === undefined ? undefined : { expectedVersion: Number(o.expectedVersion) });
+        const r = await store.append(
+          batch,
+          o.expectedVersion === undefined ? undefined : { expectedVersion: Number(o.expectedVersion) },
+        );
         appended += r.appended;
         duplicates += r.duplicates;
         batch = [];
@@ -204,12 +245,18 @@ program
         try {
           batch.push(JSON.parse(line));
         } catch (err) {
-          throw new ChronoscopeError('INVALID_EVENT', `stdin line ${lineNo}: not valid JSON (${(err as Error).message})`, { line: lineNo });
+          throw new ChronoscopeError(
+            'INVALID_EVENT',
+            `stdin line ${lineNo}: not valid JSON (${(err as Error).message})`,
+            { line: lineNo },
+          );
         }
         if (batch.length >= Number(o.batch)) await flush();
       }
       await flush();
-      process.stdout.write(`appended ${appended} events${duplicates ? ` (${duplicates} duplicates skipped)` : ''}; last seq ${store.lastSeq()}\n`);
+      process.stdout.write(
+        `appended ${appended} events${duplicates ? ` (${duplicates} duplicates skipped)` : ''}; last seq ${store.lastSeq()}\n`,
+      );
     });
   });
 
@@ -217,7 +264,11 @@ program
   .command('import')
   .argument('<store>', 'store folder (created if missing)')
   .argument('<files...>', 'JSONL or .jsonl.gz files')
-  .addOption(new Option('--format <format>', 'input format').choices(['auto', 'native', 'cloudevents', 'snake', 'camel', 'mapping']).default('auto'))
+  .addOption(
+    new Option('--format <format>', 'input format')
+      .choices(['auto', 'native', 'cloudevents', 'snake', 'camel', 'mapping'])
+      .default('auto'),
+  )
   .option('--mapping <json>', 'user field mapping, e.g. {"type":"kind","stream":"entity.id","time":"ts"}')
   .description('import foreign logs; malformed lines are quarantined with file and line')
   .action(async (path: string, files: string[], o: { format: string; mapping?: string }) => {
@@ -226,7 +277,10 @@ program
       try {
         mapping = JSON.parse(o.mapping);
       } catch (err) {
-        throw new ChronoscopeError('INVALID_ARGUMENT', `--mapping: not valid JSON (${(err as Error).message})`);
+        throw new ChronoscopeError(
+          'INVALID_ARGUMENT',
+          `--mapping: not valid JSON (${(err as Error).message})`,
+        );
       }
     }
     await withStore(path, { create: true }, async (store) => {
@@ -244,7 +298,10 @@ program
         signal: controller.signal,
         onProgress: (p) => {
           done.set(p.file, p.bytesRead);
-          bar.update([...done.values()].reduce((a, b) => a + b, 0), `${p.imported} imported, ${p.quarantined} quarantined`);
+          bar.update(
+            [...done.values()].reduce((a, b) => a + b, 0),
+            `${p.imported} imported, ${p.quarantined} quarantined`,
+          );
         },
       }).finally(() => bar.stop());
       for (const f of summary.files) {
@@ -252,10 +309,15 @@ program
           `${f.file}: ${f.format ?? '?'} — ${f.lines} lines, ${f.imported} imported, ${f.duplicates} duplicates, ${f.quarantined} quarantined${f.error ? `; ERROR ${f.error.message}` : ''}\n`,
         );
       }
-      process.stdout.write(`total: ${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.quarantined} quarantined; last seq ${store.lastSeq()}\n`);
+      process.stdout.write(
+        `total: ${summary.imported} imported, ${summary.duplicates} duplicates, ${summary.quarantined} quarantined; last seq ${store.lastSeq()}\n`,
+      );
       if (summary.quarantined > 0) {
-        process.stdout.write(`quarantined lines (first ${Math.min(5, summary.quarantine.length)}; all in ${summary.quarantinePath}):\n`);
-        for (const q of summary.quarantine.slice(0, 5)) process.stdout.write(`  ${q.file}:${q.line}: ${q.reason}\n`);
+        process.stdout.write(
+          `quarantined lines (first ${Math.min(5, summary.quarantine.length)}; all in ${summary.quarantinePath}):\n`,
+        );
+        for (const q of summary.quarantine.slice(0, 5))
+          process.stdout.write(`  ${q.file}:${q.line}: ${q.reason}\n`);
       }
       if (summary.failedFiles > 0) process.exitCode = 1;
     });
@@ -278,7 +340,9 @@ program
         `time       ${s.firstTime ?? '-'} → ${s.lastTime ?? '-'}`,
         `storage    hot ${s.storage.hotEvents} events (~${mb(s.storage.hotBytes)}), active segment ${mb(s.storage.activeSegmentBytes)}, ` +
           `${s.storage.sealedSegments} sealed segments ${mb(s.storage.sealedSegmentBytes)}, index ${mb(s.storage.indexBytes)}`,
-        `tenants    ${Object.entries(s.tenants).map(([k, v]) => `${k}=${v}`).join('  ')}`,
+        `tenants    ${Object.entries(s.tenants)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('  ')}`,
         'types',
         ...Object.entries(s.types)
           .sort((a, b) => b[1] - a[1])
@@ -298,8 +362,13 @@ program
       const r = await store.verify();
       if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else {
-        for (const i of r.issues) process.stdout.write(`DAMAGE ${i.file}${i.offset !== undefined ? ` @${i.offset}` : ''}${i.seq ? ` seq ${i.seq}` : ''}: ${i.problem}\n`);
-        process.stdout.write(`${r.ok ? 'OK' : 'FAILED'}: ${r.checkedEvents} events in ${r.checkedSegments} segments checked, ${r.issues.length} issues\n`);
+        for (const i of r.issues)
+          process.stdout.write(
+            `DAMAGE ${i.file}${i.offset !== undefined ? ` @${i.offset}` : ''}${i.seq ? ` seq ${i.seq}` : ''}: ${i.problem}\n`,
+          );
+        process.stdout.write(
+          `${r.ok ? 'OK' : 'FAILED'}: ${r.checkedEvents} events in ${r.checkedSegments} segments checked, ${r.issues.length} issues\n`,
+        );
       }
       if (!r.ok) process.exitCode = 2;
     });
@@ -311,10 +380,13 @@ program
   .description('drop the SQLite index and rebuild it from the segments alone')
   .action(async (path: string | undefined) => {
     await withStore(path, {}, async (store) => {
-      if (!(store instanceof FileStore)) throw new ChronoscopeError('INVALID_ARGUMENT', 'rebuild-index needs the file backend');
+      if (!(store instanceof FileStore))
+        throw new ChronoscopeError('INVALID_ARGUMENT', 'rebuild-index needs the file backend');
       const t0 = performance.now();
       const r = await store.rebuildIndex();
-      process.stdout.write(`rebuilt index: ${r.events} events from ${r.segments} sealed segments in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+      process.stdout.write(
+        `rebuilt index: ${r.events} events from ${r.segments} sealed segments in ${((performance.now() - t0) / 1000).toFixed(2)} s\n`,
+      );
     });
   });
 
@@ -324,7 +396,8 @@ program
   .description('seal the active segment now (compress it to blocked gzip and index it)')
   .action(async (path: string | undefined) => {
     await withStore(path, {}, async (store) => {
-      if (!(store instanceof FileStore)) throw new ChronoscopeError('INVALID_ARGUMENT', 'seal needs the file backend');
+      if (!(store instanceof FileStore))
+        throw new ChronoscopeError('INVALID_ARGUMENT', 'seal needs the file backend');
       await store.sealActive();
       process.stdout.write(`sealed; ${(await store.stats()).storage.sealedSegments} sealed segments\n`);
     });
@@ -338,14 +411,24 @@ program
   .description('create a realistic demo store: an online shop, with one planted bug')
   .action(async (dir: string, o: { events: string; seed: string }) => {
     const events = Number(o.events);
-    if (!Number.isSafeInteger(events) || events < 100) throw new ChronoscopeError('INVALID_ARGUMENT', `--events "${o.events}": expected an integer ≥ 100`);
-    if (existsSync(join(dir, 'segments')) && readdirSync(join(dir, 'segments')).length) throw new ChronoscopeError('INVALID_ARGUMENT', `${dir} already holds a store`);
+    if (!Number.isSafeInteger(events) || events < 100)
+      throw new ChronoscopeError('INVALID_ARGUMENT', `--events "${o.events}": expected an integer ≥ 100`);
+    if (existsSync(join(dir, 'segments')) && readdirSync(join(dir, 'segments')).length)
+      throw new ChronoscopeError('INVALID_ARGUMENT', `${dir} already holds a store`);
     const bar = progressBar('demo', events);
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     const config = effectiveConfig();
-    const r = await createDemoStore(dir, { events, seed: Number(o.seed), onProgress: (n) => bar.update(n), signal: controller.signal, store: config.file }).finally(() => bar.stop());
-    process.stdout.write(`demo store ${resolve(dir)}: ${r.events} events (last seq ${r.lastSeq})\nplanted bug: ${r.plantedBug.description}\n`);
+    const r = await createDemoStore(dir, {
+      events,
+      seed: Number(o.seed),
+      onProgress: (n) => bar.update(n),
+      signal: controller.signal,
+      store: config.file,
+    }).finally(() => bar.stop());
+    process.stdout.write(
+      `demo store ${resolve(dir)}: ${r.events} events (last seq ${r.lastSeq})\nplanted bug: ${r.plantedBug.description}\n`,
+    );
   });
 
 program
@@ -362,7 +445,7 @@ export async function main(argv = process.argv): Promise<void> {
   } catch (err) {
     if (isChronoscopeError(err)) process.stderr.write(`chronoscope: ${err.message} [${err.code}]\n`);
     else process.stderr.write(`chronoscope: ${(err as Error)?.stack ?? String(err)}\n`);
-    process.exitCode = isChronoscopeError(err, 'INVALID_ARGUMENT') || isChronoscopeError(err, 'INVALID_CONFIG') ? 2 : 1;
+    process.exitCode =
+      isChronoscopeError(err, 'INVALID_ARGUMENT') || isChronoscopeError(err, 'INVALID_CONFIG') ? 2 : 1;
   }
 }
-

@@ -39,10 +39,20 @@ export function parseWhere(expr: string): JsonPredicate {
   let best: { at: number; sym: string; op: JsonPredicate['op'] } | undefined;
   for (const [sym, op] of OPS) {
     const at = t.indexOf(sym);
-    if (at > 0 && (!best || at < best.at || (at === best.at && sym.length > best.sym.length))) best = { at, sym, op };
+    if (at > 0 && (!best || at < best.at || (at === best.at && sym.length > best.sym.length)))
+      best = { at, sym, op };
   }
-  if (!best) throw new ChronoscopeError('INVALID_ARGUMENT', `--where "${expr}": expected path=value (or != > >= < <= ~ ^= ?)`, { field: 'where' });
-  return { ...target(t.slice(0, best.at)), op: best.op, value: parseValue(t.slice(best.at + best.sym.length).trim()) };
+  if (!best)
+    throw new ChronoscopeError(
+      'INVALID_ARGUMENT',
+      `--where "${expr}": expected path=value (or != > >= < <= ~ ^= ?)`,
+      { field: 'where' },
+    );
+  return {
+    ...target(t.slice(0, best.at)),
+    op: best.op,
+    value: parseValue(t.slice(best.at + best.sym.length).trim()),
+  };
 }
 
 /** Accepts ISO times and relative ones (`90s`, `15m`, `2h`, `3d`, `1w` ago), so `--since 2h` reads naturally. */
@@ -53,7 +63,12 @@ export function parseTimeFlag(v: string, flag: string, now = Date.now()): string
     return new Date(now - Number(rel[1]) * unit).toISOString();
   }
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new ChronoscopeError('INVALID_ARGUMENT', `${flag} "${v}": expected an ISO time or a duration like 2h, 3d`, { field: flag });
+  if (Number.isNaN(t))
+    throw new ChronoscopeError(
+      'INVALID_ARGUMENT',
+      `${flag} "${v}": expected an ISO time or a duration like 2h, 3d`,
+      { field: flag },
+    );
   return new Date(t).toISOString();
 }
 
@@ -77,7 +92,8 @@ export interface FilterFlags {
 function seqFlag(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new ChronoscopeError('INVALID_ARGUMENT', `${flag} "${v}": expected a seq (integer ≥ 0)`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new ChronoscopeError('INVALID_ARGUMENT', `${flag} "${v}": expected a seq (integer ≥ 0)`);
   return n;
 }
 

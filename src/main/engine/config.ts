@@ -10,15 +10,49 @@ const MiB = 1 << 20;
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
-    backend: z.enum(['file', 'memory']).default('file').describe('Storage backend: file (default, durable) or memory (ephemeral).'),
-    store: z.string().min(1).optional().describe('Path of the store folder (file backend). Relative to the config file.'),
+    backend: z
+      .enum(['file', 'memory'])
+      .default('file')
+      .describe('Storage backend: file (default, durable) or memory (ephemeral).'),
+    store: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Path of the store folder (file backend). Relative to the config file.'),
     file: z
       .object({
-        segmentMaxBytes: z.number().int().min(1024).max(4096 * MiB).default(DEFAULT_FILE_OPTIONS.segmentMaxBytes).describe('Seal the active segment at this size.'),
-        segmentMaxAgeMs: z.number().int().min(0).default(DEFAULT_FILE_OPTIONS.segmentMaxAgeMs).describe('Seal the active segment once this old (0 = never by age).'),
-        hotTierMaxBytes: z.number().int().min(MiB).default(DEFAULT_FILE_OPTIONS.hotTierMaxBytes).describe('Memory budget of the in-memory hot tier.'),
-        compressionLevel: z.number().int().min(0).max(9).default(DEFAULT_FILE_OPTIONS.compressionLevel).describe('gzip level of sealed segments.'),
-        blockCacheBytes: z.number().int().min(0).default(DEFAULT_FILE_OPTIONS.blockCacheBytes).describe('Memory for inflated blocks of sealed segments.'),
+        segmentMaxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(4096 * MiB)
+          .default(DEFAULT_FILE_OPTIONS.segmentMaxBytes)
+          .describe('Seal the active segment at this size.'),
+        segmentMaxAgeMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(DEFAULT_FILE_OPTIONS.segmentMaxAgeMs)
+          .describe('Seal the active segment once this old (0 = never by age).'),
+        hotTierMaxBytes: z
+          .number()
+          .int()
+          .min(MiB)
+          .default(DEFAULT_FILE_OPTIONS.hotTierMaxBytes)
+          .describe('Memory budget of the in-memory hot tier.'),
+        compressionLevel: z
+          .number()
+          .int()
+          .min(0)
+          .max(9)
+          .default(DEFAULT_FILE_OPTIONS.compressionLevel)
+          .describe('gzip level of sealed segments.'),
+        blockCacheBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(DEFAULT_FILE_OPTIONS.blockCacheBytes)
+          .describe('Memory for inflated blocks of sealed segments.'),
       })
       .strict()
       .default({
@@ -29,7 +63,15 @@ export const configSchema = z
         blockCacheBytes: DEFAULT_FILE_OPTIONS.blockCacheBytes,
       }),
     query: z
-      .object({ defaultLimit: z.number().int().min(1).max(10_000).default(100).describe('Page size when none is given.') })
+      .object({
+        defaultLimit: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(100)
+          .describe('Page size when none is given.'),
+      })
       .strict()
       .default({ defaultLimit: 100 }),
   })
@@ -45,22 +87,31 @@ export function parseConfig(raw: unknown, source = CONFIG_FILE): ChronoscopeConf
   const issue = r.error.issues[0]!;
   const keys = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys : [];
   const path = [...issue.path, ...(keys.length === 1 ? keys : [])].join('.') || '(root)';
-  const why = issue.code === 'unrecognized_keys' ? `unknown key${keys.length > 1 ? `s ${keys.join(', ')}` : ''}` : issue.message;
+  const why =
+    issue.code === 'unrecognized_keys'
+      ? `unknown key${keys.length > 1 ? `s ${keys.join(', ')}` : ''}`
+      : issue.message;
   throw new ChronoscopeError('INVALID_CONFIG', `${source}: key ${path}: ${why}`, { key: path, source });
 }
 
 /** Loads the config: an explicit path must exist; otherwise `chronoscope.config.json` in `dir` if present, else defaults. */
-export function loadConfig(explicitPath?: string, dir = process.cwd()): { config: ChronoscopeConfig; path?: string } {
+export function loadConfig(
+  explicitPath?: string,
+  dir = process.cwd(),
+): { config: ChronoscopeConfig; path?: string } {
   const path = explicitPath ? resolve(explicitPath) : resolve(dir, CONFIG_FILE);
   if (!existsSync(path)) {
-    if (explicitPath) throw new ChronoscopeError('INVALID_CONFIG', `config file ${path} does not exist`, { source: path });
+    if (explicitPath)
+      throw new ChronoscopeError('INVALID_CONFIG', `config file ${path} does not exist`, { source: path });
     return { config: parseConfig({}) };
   }
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ChronoscopeError('INVALID_CONFIG', `${path}: not valid JSON (${(err as Error).message})`, { source: path });
+    throw new ChronoscopeError('INVALID_CONFIG', `${path}: not valid JSON (${(err as Error).message})`, {
+      source: path,
+    });
   }
   const config = parseConfig(raw, path);
   if (config.store) config.store = resolve(path, '..', config.store);

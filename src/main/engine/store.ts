@@ -18,6 +18,14 @@ export interface OpenOptions {
 export async function openStore(config: ChronoscopeConfig, options: OpenOptions = {}): Promise<EventStore> {
   if (config.backend === 'memory') return new MemoryStore();
   const path = options.path ?? config.store;
-  if (!path) throw new ChronoscopeError('INVALID_ARGUMENT', 'no store path given (pass one, or set "store" in chronoscope.config.json)');
-  return FileStore.open(path, { ...config.file, readOnly: options.readOnly ?? false, create: options.create ?? true });
+  if (!path)
+    throw new ChronoscopeError(
+      'INVALID_ARGUMENT',
+      'no store path given (pass one, or set "store" in chronoscope.config.json)',
+    );
+  return FileStore.open(path, {
+    ...config.file,
+    readOnly: options.readOnly ?? false,
+    create: options.create ?? true,
+  });
 }

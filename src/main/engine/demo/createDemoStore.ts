@@ -17,13 +17,20 @@ export interface DemoOptions extends ShopOptions {
  * Fills a new file store with the demo shop and writes `DEMO.md` beside it describing the planted
  * bug. Appends in batches and yields between them, so a UI stays responsive while it runs.
  */
-export async function createDemoStore(dir: string, options: DemoOptions = {}): Promise<{ events: number; plantedBug: PlantedBug; lastSeq: number }> {
+export async function createDemoStore(
+  dir: string,
+  options: DemoOptions = {},
+): Promise<{ events: number; plantedBug: PlantedBug; lastSeq: number }> {
   const shop = createShop(options);
   const total = options.events ?? 300_000;
   const batchSize = options.batchSize ?? 2000;
   const store = await FileStore.open(dir, { ...options.store, create: true });
   try {
-    if (store.lastSeq() > 0) throw new ChronoscopeError('INVALID_ARGUMENT', `${dir} already holds a store with ${store.lastSeq()} events; demo needs an empty folder`);
+    if (store.lastSeq() > 0)
+      throw new ChronoscopeError(
+        'INVALID_ARGUMENT',
+        `${dir} already holds a store with ${store.lastSeq()} events; demo needs an empty folder`,
+      );
     let batch: EventInput[] = [];
     let done = 0;
     for (const e of shop.events) {

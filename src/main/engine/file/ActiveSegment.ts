@@ -54,7 +54,11 @@ export function scanActiveSegment(path: string, name: string): ScanResult {
 }
 
 /** Reads whole lines appended since `from` (a reader following another process's writes). */
-export function readNewLines(path: string, from: number, name: string): { events: StoredEvent[]; end: number } {
+export function readNewLines(
+  path: string,
+  from: number,
+  name: string,
+): { events: StoredEvent[]; end: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');

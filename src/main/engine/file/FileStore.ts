@@ -523,8 +523,11 @@ export class FileStore implements EventStore {
     const indexed = this.#ix.lastIndexedSeq();
     if (indexed > this.#hot.firstSeq - 1) this.#hot.evictThrough(indexed);
     let last = Math.max(before, indexed);
-    const names = readdirSync(this.#paths.segments).filter((n) => parseSegmentName(n).kind === 'active').sort();
-    for (const gone of [...this.#tailOffsets.keys()]) if (!names.includes(gone)) this.#tailOffsets.delete(gone);
+    const names = readdirSync(this.#paths.segments)
+      .filter((n) => parseSegmentName(n).kind === 'active')
+      .sort();
+    for (const gone of [...this.#tailOffsets.keys()])
+      if (!names.includes(gone)) this.#tailOffsets.delete(gone);
     for (const n of names) {
       const { events, end } = readNewLines(this.#paths.segment(n), this.#tailOffsets.get(n) ?? 0, n);
       this.#tailOffsets.set(n, end);

@@ -1,0 +1,188 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../conformance/backends';
+
+const exec = promisify(execFile);
+const BIN = join(__dirname, '../../bin/chronoscope.mjs');
+
+async function cli(
+  args: string[],
+  input?: string,
+): Promise<{ stdout: string; stderr: string; code: number }> {
+  const child = exec('node', [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } });
+  if (input !== undefined) {
+    child.child.stdin!.end(input);
+  }
+  try {
+    const r = await child;
+    return { stdout: r.stdout, stderr: r.stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describe('chronoscope CLI', () => {
+  const tmp = tempDir('chronoscope-cli-');
+  const demo = join(tmp.dir, 'demo');
+
+  beforeAll(async () => {
+    const r = await cli(['--segment-max-bytes', '200000', 'demo', demo, '-n', '6000']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/planted bug: Order-\d+ is refunded twice/);
+  }, 120_000);
+  afterAll(() => tmp.remove());
+
+  it('demo creates sealed blocked-gzip segments that plain gunzip reads as JSONL', () => {
+    const sealed = readdirSync(join(demo, 'segments')).filter((n) => n.endsWith('.jsonl.gz'));
+    expect(sealed.length).toBeGreaterThan(1);
+    const text = gunzipSync(readFileSync(join(demo, 'segments', sealed[0]!))).toString('utf8');
+    const first = JSON.parse(text.split('\n')[0]!);
+    expect(first).toMatchObject({ seq: 1, version: 1 });
+    expect(existsSync(join(demo, 'DEMO.md'))).toBe(true);
+  });
+
+  it('store files are private to their owner', () => {
+    expect(statSync(join(demo, 'segments')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(demo, 'chronoscope.db')).mode & 0o777).toBe(0o600);
+    for (const n of readdirSync(join(demo, 'segments')))
+      expect(statSync(join(demo, 'segments', n)).mode & 0o777).toBe(0o600);
+  });
+
+  it('query --type OrderPlaced --limit 5 --format jsonl prints five OrderPlaced events', async () => {
+    const r = await cli(['query', demo, '--type', 'OrderPlaced', '--limit', '5', '--format', 'jsonl']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(5);
+    for (const e of lines) expect(e.type).toBe('OrderPlaced');
+    expect(lines.map((e) => e.seq)).toEqual([...lines.map((e) => e.seq)].sort((a, b) => a - b));
+  });
+
+  it('query flags combine: --where, --search, --stream prefix, --desc, json output', async () => {
+    const neg = await cli(['query', demo, '--type', 'RefundIssued', '--where', 'total<0', '-f', 'json']);
+    const events = JSON.parse(neg.stdout);
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    for (const e of events) expect(e.data.total).toBeLessThan(0);
+    const desc = await cli(['query', demo, '--stream', 'Order-*', '--desc', '-n', '3', '-f', 'json']);
+    const d = JSON.parse(desc.stdout);
+    expect(d).toHaveLength(3);
+    expect(d[0].seq).toBeGreaterThan(d[1].seq);
+    for (const e of d) expect(e.stream.startsWith('Order-')).toBe(true);
+  });
+
+  it('get, stream and stats read the same events', async () => {
+    const one = JSON.parse(
+      (await cli(['query', demo, '--type', 'OrderPlaced', '-n', '1', '-f', 'json'])).stdout,
+    )[0];
+    const byId = JSON.parse((await cli(['get', demo, one.id])).stdout)[0];
+    expect(byId).toEqual(one);
+    const bySeq = JSON.parse((await cli(['get', demo, `#${one.seq}`])).stdout)[0];
+    expect(bySeq).toEqual(one);
+    const stream = JSON.parse((await cli(['stream', demo, one.stream, '-f', 'json'])).stdout);
+    expect(stream[0]).toEqual(one);
+    const stats = JSON.parse((await cli(['stats', demo, '--json'])).stdout);
+    expect(stats.events).toBeGreaterThan(5900);
+    expect(stats.types.OrderPlaced).toBeGreaterThan(0);
+  });
+
+  it('verify passes on a healthy store', async () => {
+    const ok = await cli(['verify', demo]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: \d+ events/m);
+  });
+
+  it('append reads JSONL from stdin; a bad line is refused with its line number', async () => {
+    const store = join(tmp.dir, 'appended');
+    const input = '{"stream":"A","type":"X","data":{"n":1}}\n\n{"stream":"A","type":"Y"}\n';
+    const r = await cli(['append', store], input);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/appended 2 events; last seq 2/);
+    const bad = await cli(['append', store], '{"stream":"A","type":"X"}\n{oops\n');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/stdin line 2: not valid JSON/);
+    const missing = await cli(['append', store], '{"stream":"A"}\n');
+    expect(missing.stderr).toMatch(/field type/);
+  });
+
+  it('import quarantines malformed lines with file and line, and reports counts', async () => {
+    const store = join(tmp.dir, 'imported');
+    const file = join(tmp.dir, 'foreign.jsonl');
+    writeFileSync(
+      file,
+      [
+        '{"eventId":"e1","eventType":"OrderPlaced","timestamp":"2026-01-01T00:00:00Z","payload":{"orderId":"1"}}',
+        'not json at all',
+        '{"eventId":"e2","eventType":"OrderPaid","timestamp":"2026-01-01T00:01:00Z","payload":{"orderId":"1"}}',
+      ].join('\n'),
+    );
+    const r = await cli(['import', store, file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 imported, 0 duplicates, 1 quarantined/);
+    expect(r.stdout).toMatch(/foreign\.jsonl:2:/);
+    const q = readdirSync(join(store, 'quarantine'));
+    expect(q).toHaveLength(1);
+    const rec = JSON.parse(readFileSync(join(store, 'quarantine', q[0]!), 'utf8').trim());
+    expect(rec).toMatchObject({ line: 2, raw: 'not json at all' });
+    const again = await cli(['import', store, file]);
+    expect(again.stdout).toMatch(/0 imported, 2 duplicates, 1 quarantined/);
+  });
+
+  it('a bad config names the key and the reason', async () => {
+    const cfg = join(tmp.dir, 'bad.config.json');
+    writeFileSync(cfg, JSON.stringify({ file: { compresionLevel: 3 } }));
+    const r = await cli(['--config', cfg, 'stats', demo]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/key file\.compresionLevel: unknown key \[INVALID_CONFIG\]/);
+  });
+
+  it('bad flags get a clear error, not a stack trace', async () => {
+    const r = await cli(['query', demo, '--since', 'someday']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--since "someday": expected an ISO time/);
+    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+    const nf = await cli(['query', join(tmp.dir, 'nowhere')]);
+    expect(nf.stderr).toMatch(/no Chronoscope store/);
+  });
+
+  it('rebuild-index recreates the index from segments with identical answers', async () => {
+    const before = (await cli(['query', demo, '--type', 'PaymentCaptured', '-n', '50', '-f', 'jsonl']))
+      .stdout;
+    const r = await cli(['rebuild-index', demo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rebuilt index: \d+ events from \d+ sealed segments/);
+    const after = (await cli(['query', demo, '--type', 'PaymentCaptured', '-n', '50', '-f', 'jsonl'])).stdout;
+    expect(after).toBe(before);
+  });
+
+  it('tail -F follows events appended by another process', async () => {
+    const store = join(tmp.dir, 'tailed');
+    await cli(['append', store], '{"stream":"T","type":"First"}\n');
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', [BIN, 'tail', store, '-F', '-f', 'jsonl']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      return re.test(out);
+    };
+    expect(await waitFor(/First/)).toBe(true);
+    await cli(['append', store], '{"stream":"T","type":"Second"}\n');
+    expect(await waitFor(/Second/)).toBe(true);
+    child.kill('SIGTERM');
+  });
+
+  it('schema prints a JSON Schema describing the config keys', async () => {
+    const r = await cli(['schema']);
+    const s = JSON.parse(r.stdout);
+    expect(s.properties.backend.enum).toEqual(['file', 'memory']);
+    expect(s.properties.file.properties.segmentMaxBytes).toBeDefined();
+  });
+});

@@ -126,27 +126,40 @@ export function normaliseEvent(
 }
 
 const MAX_DEPTH = 512;
-/** Rejects what JSON cannot hold (NaN, functions, cycles) and absurd nesting, naming the path. */
-function checkJson(v: unknown, path: string, where?: string, depth = 0): JsonValue {
-  const fail = (why: string): never => {
-    throw new ChronoscopeError('INVALID_EVENT', `${where ? `${where}: ` : ''}field ${path}: ${why}`, {
-      field: path,
-      where,
-    });
-  };
-  if (depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : fail('numbers must be finite');
+
+/** Finds the first thing JSON cannot hold (NaN, functions, undefined, cycles, absurd nesting); path built only on failure. */
+function jsonProblem(v: unknown, depth: number): { path: string[]; why: string } | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+  if (typeof v === 'number')
+    return Number.isFinite(v) ? undefined : { path: [], why: 'numbers must be finite' };
+  if (depth > MAX_DEPTH) return { path: [], why: `nested deeper than ${MAX_DEPTH} levels` };
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) checkJson(v[i], `${path}.${i}`, where, depth + 1);
-    return v as JsonValue;
+    for (let i = 0; i < v.length; i++) {
+      const p = jsonProblem(v[i], depth + 1);
+      if (p) return (p.path.unshift(String(i)), p);
+    }
+    return undefined;
   }
   if (typeof v === 'object') {
-    for (const k of Object.keys(v))
-      checkJson((v as Record<string, unknown>)[k], `${path}.${k}`, where, depth + 1);
-    return v as JsonValue;
+    for (const k in v) {
+      if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+      const p = jsonProblem((v as Record<string, unknown>)[k], depth + 1);
+      if (p) return (p.path.unshift(k), p);
+    }
+    return undefined;
   }
-  return fail(`${typeof v} is not JSON`);
+  return { path: [], why: `${typeof v} is not JSON` };
+}
+
+/** Rejects values JSON cannot hold, naming the path, e.g. `field data.items.0.price: numbers must be finite`. */
+function checkJson(v: unknown, root: string, where?: string): JsonValue {
+  const p = jsonProblem(v, 0);
+  if (!p) return v as JsonValue;
+  const field = [root, ...p.path].join('.');
+  throw new ChronoscopeError('INVALID_EVENT', `${where ? `${where}: ` : ''}field ${field}: ${p.why}`, {
+    field,
+    where,
+  });
 }
 
 /** Serialises a stored event as its one-line JSON form, fields in envelope order. */

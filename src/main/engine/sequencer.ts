@@ -8,6 +8,11 @@ export interface SequencerSource {
   streamVersion(stream: string): number;
   /** The durable event with this id, if any. */
   eventById(id: string): StoredEvent | undefined;
+  /**
+   * Optional batch pre-check: the subset of ids that MAY exist (false positives allowed, no false
+   * negatives). Lets a disk-backed source answer a whole batch with one index probe.
+   */
+  mayExist?(ids: string[]): Set<string>;
 }
 
 export interface AssignedBatch {
@@ -47,7 +52,11 @@ export class Sequencer {
     const localIds = new Map<string, StoredEvent>();
     const localVersions = new Map<string, number>();
     let duplicates = 0;
-    const existing = (id: string) => localIds.get(id) ?? this.#ids.get(id) ?? this.#source.eventById(id);
+    const maybe = this.#source.mayExist?.(batch.map((e) => e.id));
+    const existing = (id: string) =>
+      localIds.get(id) ??
+      this.#ids.get(id) ??
+      (maybe && !maybe.has(id) ? undefined : this.#source.eventById(id));
     const version = (s: string) =>
       localVersions.get(s) ?? this.#versions.get(s) ?? this.#source.streamVersion(s);
 

@@ -35,6 +35,7 @@ import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
 import { querySealed } from './sqlQuery';
 import type { EventLocation, SqliteIndex } from './SqliteIndex';
 import { verifyStore } from './verify';
+import { SealWorkerClient } from './SealWorkerClient';
 import { indexSealedFile } from './recovery';
 
 export interface FileStoreOptions {
@@ -48,6 +49,10 @@ export interface FileStoreOptions {
   compressionLevel: number;
   /** Budget for inflated blocks kept in memory. */
   blockCacheBytes: number;
+  /** Uncompressed bytes per gzip member (≤ 65,280): smaller blocks make random reads cheaper. */
+  blockBytes: number;
+  /** Seal in a worker thread (default) so appends and queries never wait for compression or indexing. */
+  sealInWorker: boolean;
   readOnly: boolean;
   /** Create the store folder if it does not exist (read-write only). */
   create: boolean;
@@ -59,6 +64,8 @@ export const DEFAULT_FILE_OPTIONS: FileStoreOptions = {
   hotTierMaxBytes: 256 << 20,
   compressionLevel: 6,
   blockCacheBytes: 32 << 20,
+  blockBytes: 16 << 10,
+  sealInWorker: true,
   readOnly: false,
   create: true,
 };
@@ -79,6 +86,7 @@ export class FileStore implements EventStore {
   readonly #hot = new MemoryIndex();
   readonly #signal = new ChangeSignal();
   readonly #cache: BlockCache;
+  readonly #worker = new SealWorkerClient();
   readonly #fds = new Map<number, { fd: number; name: string }>();
   readonly #sequencer: Sequencer;
   readonly #queue: AppendQueue;
@@ -107,6 +115,11 @@ export class FileStore implements EventStore {
     this.#sequencer = new Sequencer(0, {
       streamVersion: (s) => this.#streamVersion(s),
       eventById: (id) => this.#byIdSync(id),
+      mayExist: (ids) => {
+        const hits = this.#ix.idHashHits(ids);
+        for (const id of ids) if (this.#hot.getById(id)) hits.add(id);
+        return hits;
+      },
     });
     this.#queue = new AppendQueue(this.#sequencer, {
       persist: (ev) => this.#persist(ev),
@@ -206,15 +219,25 @@ export class FileStore implements EventStore {
   async #persist(events: StoredEvent[]): Promise<void> {
     if (this.#needsRotation()) await this.#rotate(events[0]!.seq);
     const parts: string[] = [];
-    for (const e of events) parts.push(serialiseEvent(e), '\n');
+    const sizes: number[] = [];
+    for (const e of events) {
+      const line = serialiseEvent(e);
+      parts.push(line, '\n');
+      sizes.push(line.length);
+    }
+    this.#lineSizes = sizes;
     const bytes = Buffer.from(parts.join(''), 'utf8');
     await this.#active!.append(bytes);
     if (this.#activeFirstTime === 0) this.#activeFirstTime = Date.now();
   }
 
+  #lineSizes: number[] = [];
+
   #publish(events: StoredEvent[]): void {
-    for (const e of events) {
-      this.#hot.add(e);
+    const sizes = this.#lineSizes;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.#hot.add(e, sizes[i]);
       this.#streamVersions.delete(e.stream);
     }
     this.#signal.notify();
@@ -284,19 +307,33 @@ export class FileStore implements EventStore {
 
   async #sealOne(plainName: string): Promise<void> {
     const t0 = performance.now();
-    const out = await sealSegment(
-      this.#paths,
-      plainName,
-      (seq) => {
-        const e = this.#hot.getBySeq(seq);
-        if (!e) throw new ChronoscopeError('INTERNAL', `seq ${seq} of ${plainName} is not in the hot tier`);
-        return e;
-      },
-      this.#opts.compressionLevel,
-    );
-    this.#ix.addSegment(out.segment, out.records);
+    let lastSeq: number;
+    if (this.#opts.sealInWorker) {
+      const r = await this.#worker.run({
+        root: this.#paths.root,
+        plainName,
+        level: this.#opts.compressionLevel,
+        blockBytes: this.#opts.blockBytes,
+      });
+      this.#ix.reload();
+      lastSeq = r.lastSeq;
+    } else {
+      const out = await sealSegment(
+        this.#paths,
+        plainName,
+        this.#opts.compressionLevel,
+        this.#opts.blockBytes,
+        (seq) => {
+          const e = this.#hot.getBySeq(seq);
+          if (!e) throw new ChronoscopeError('INTERNAL', `seq ${seq} of ${plainName} is not in the hot tier`);
+          return e;
+        },
+      );
+      this.#ix.addSegment(out.segment, out.records);
+      lastSeq = out.segment.lastSeq;
+    }
     unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
-    this.#hot.evictThrough(out.segment.lastSeq);
+    this.#hot.evictThrough(lastSeq);
     this.metrics.record('seal', performance.now() - t0);
   }
 
@@ -566,6 +603,7 @@ export class FileStore implements EventStore {
     this.#closed = true;
     this.#signal.notify();
     await this.#active?.close();
+    await this.#worker.close();
     for (const f of this.#fds.values()) closeSync(f.fd);
     this.#fds.clear();
     this.#ix.close();

@@ -100,6 +100,11 @@ export class SqliteIndex {
     return String(r);
   }
 
+  /** Re-reads cached counts after another connection (the seal worker) committed. */
+  reload(): void {
+    this.#loadCounts();
+  }
+
   #loadCounts(): void {
     this.#typeCounts.clear();
     this.#tenantCounts.clear();
@@ -192,6 +197,28 @@ export class SqliteIndex {
 
   byId(id: string): EventLocation[] {
     return this.#stmt.byId!.all(keyHash(id)) as EventLocation[];
+  }
+  /** Which of these ids hash like an indexed id: one statement for a whole batch. */
+  idHashHits(ids: string[]): Set<string> {
+    const out = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const byHash = new Map<number, string[]>();
+      for (const id of chunk) {
+        const h = keyHash(id);
+        const l = byHash.get(h);
+        if (l) l.push(id);
+        else byHash.set(h, [id]);
+      }
+      const hs = [...byHash.keys()];
+      const rows = this.db
+        .prepare(
+          `SELECT DISTINCT id_h FROM events INDEXED BY ev_id WHERE id_h IN (${hs.map(() => '?').join(',')})`,
+        )
+        .all(...hs) as { id_h: number }[];
+      for (const r of rows) for (const id of byHash.get(r.id_h) ?? []) out.add(id);
+    }
+    return out;
   }
   bySeq(seq: number): EventLocation | undefined {
     return this.#stmt.bySeq!.get(seq) as EventLocation | undefined;

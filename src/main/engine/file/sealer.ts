@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import type { StoredEvent } from '../../../shared/event';
-import { fromIoError } from '../../../shared/errors';
+import { parseStoredLine, type StoredEvent } from '../../../shared/event';
+import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { encodeBlocks } from './bgzf';
 import { crc32, sha256 } from './checksum';
 import { sealedSegmentName, type StorePaths } from './layout';
@@ -44,8 +44,9 @@ export interface SealOutput {
 export async function sealSegment(
   paths: StorePaths,
   plainName: string,
-  events: (seq: number) => StoredEvent,
   level: number,
+  blockBytes?: number,
+  events?: (seq: number) => StoredEvent,
 ): Promise<SealOutput> {
   const raw = readFileSync(paths.segment(plainName));
   const lines: Buffer[] = [];
@@ -55,13 +56,20 @@ export async function sealSegment(
     lines.push(raw.subarray(start, nl));
     start = nl + 1;
   }
-  const first = events(JSON.parse(lines[0]!.toString('utf8')).seq as number);
-  const encoded = await encodeBlocks(lines, { level });
+  if (lines.length === 0) throw new ChronoscopeError('INTERNAL', `${plainName} holds no whole line to seal`);
+  // Without the hot tier at hand (a worker), the lines on disk are parsed: they are the truth anyway.
+  const eventAt =
+    events ??
+    ((seq: number) =>
+      parseStoredLine(lines[seq - firstSeq]!.toString('utf8'), `${plainName} line ${seq - firstSeq + 1}`));
+  const firstSeq = parseStoredLine(lines[0]!.toString('utf8'), `${plainName} line 1`).seq;
+  const first = eventAt(firstSeq);
+  const encoded = await encodeBlocks(lines, { level, blockInputCap: blockBytes });
   const records: IndexedRecord[] = [];
   let minTime = Infinity;
   let maxTime = -Infinity;
   for (let i = 0; i < lines.length; i++) {
-    const event = events(first.seq + i);
+    const event = eventAt(first.seq + i);
     const t = Date.parse(event.time);
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;

@@ -1,0 +1,62 @@
+import { Worker } from 'node:worker_threads';
+import { ChronoscopeError, type ErrorCode } from '../../../shared/errors';
+import type { SealJob, SealReply } from './sealWorker';
+
+/**
+ * Runs seal jobs (compress + index a segment) in a worker thread, so a seal never blocks appends
+ * or queries on the host's thread and uses the second core. From TypeScript sources the worker is
+ * loaded through tsx; a bundled build ships `sealWorker.js` beside this module.
+ */
+export class SealWorkerClient {
+  #worker: Worker | undefined;
+  #next = 1;
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: { name: string; lastSeq: number; ms: number }) => void; reject: (e: unknown) => void }
+  >();
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const fromTs = import.meta.url.endsWith('.ts');
+    // From sources, a bootstrap registers tsx inside the worker before importing the worker module.
+    const w = new Worker(new URL(fromTs ? './sealWorkerBoot.mjs' : './sealWorker.js', import.meta.url));
+    w.on('message', (r: SealReply) => {
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      // An idle worker must not keep the process alive; a busy one must.
+      if (this.#pending.size === 0) w.unref();
+      if (r.ok) p.resolve(r);
+      else p.reject(new ChronoscopeError(r.error.code as ErrorCode, r.error.message, r.error.details));
+    });
+    w.on('error', (err) => this.#failAll(err));
+    w.on('exit', (code) => {
+      this.#worker = undefined;
+      if (this.#pending.size)
+        this.#failAll(new ChronoscopeError('INTERNAL', `seal worker exited with code ${code}`));
+    });
+    w.unref();
+    return (this.#worker = w);
+  }
+
+  #failAll(err: unknown): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+
+  run(job: Omit<SealJob, 'id'>): Promise<{ name: string; lastSeq: number; ms: number }> {
+    const w = this.#start();
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      w.ref();
+      w.postMessage({ ...job, id } satisfies SealJob);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    if (w) await w.terminate();
+  }
+}

@@ -1,0 +1,47 @@
+import { parentPort } from 'node:worker_threads';
+import { ChronoscopeError } from '../../../shared/errors';
+import { storePaths } from './layout';
+import { sealSegment } from './sealer';
+import { SqliteIndex } from './SqliteIndex';
+
+/** A seal job: compress one plain segment and index it, off the host's thread. */
+export interface SealJob {
+  id: number;
+  root: string;
+  plainName: string;
+  level: number;
+  blockBytes: number;
+}
+export type SealReply =
+  | { id: number; ok: true; name: string; lastSeq: number; ms: number }
+  | { id: number; ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
+
+const indexes = new Map<string, SqliteIndex>();
+
+parentPort?.on('message', (job: SealJob) => {
+  const t0 = performance.now();
+  void (async () => {
+    try {
+      const paths = storePaths(job.root);
+      const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
+      let ix = indexes.get(paths.db);
+      if (!ix) indexes.set(paths.db, (ix = new SqliteIndex(paths.db, false)));
+      ix.addSegment(out.segment, out.records);
+      parentPort!.postMessage({
+        id: job.id,
+        ok: true,
+        name: out.segment.name,
+        lastSeq: out.segment.lastSeq,
+        ms: performance.now() - t0,
+      } satisfies SealReply);
+    } catch (err) {
+      const e =
+        err instanceof ChronoscopeError ? err : new ChronoscopeError('IO_ERROR', (err as Error).message);
+      parentPort!.postMessage({ id: job.id, ok: false, error: e.toJSON() } satisfies SealReply);
+    }
+  })();
+});
+
+parentPort?.on('close', () => {
+  for (const ix of indexes.values()) ix.close();
+});

@@ -72,10 +72,16 @@ export interface NormalisedEvent {
 
 export const DEFAULT_TENANT = 'default';
 
-const ISO_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 /** True for a full ISO-8601 date-time with an explicit zone, the only form the envelope accepts. */
 export function isIsoTime(s: string): boolean {
-  return ISO_RE.test(s) && !Number.isNaN(Date.parse(s));
+  const m = ISO_RE.exec(s);
+  if (!m) return false;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
+  // Date.parse rolls impossible dates over (Feb 30 → Mar 2); a log with one is wrong, so refuse it.
+  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || sec! > 59) return false;
+  if (d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate()) return false;
+  return !Number.isNaN(Date.parse(s));
 }
 
 const CANONICAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -83,6 +89,13 @@ const CANONICAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export function toUtcIso(s: string): string {
   if (CANONICAL_RE.test(s)) return s;
   return new Date(Date.parse(s)).toISOString();
+}
+
+/** Only plain objects survive JSON unchanged (a Map, Date or class instance would not). */
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 const INPUT_KEYS = new Set([
@@ -118,8 +131,7 @@ function quickValid(v: unknown): boolean {
     !(Number.isSafeInteger(o.schemaVersion) && (o.schemaVersion as number) >= 0)
   )
     return false;
-  if (o.meta !== undefined && (typeof o.meta !== 'object' || o.meta === null || Array.isArray(o.meta)))
-    return false;
+  if (o.meta !== undefined && !isPlainObject(o.meta)) return false;
   if (o.tags !== undefined) {
     if (!Array.isArray(o.tags) || o.tags.length > 64) return false;
     for (const t of o.tags) if (!str(t, 256)) return false;
@@ -187,6 +199,8 @@ function jsonProblem(v: unknown, depth: number): { path: string[]; why: string }
     return undefined;
   }
   if (typeof v === 'object') {
+    if (!isPlainObject(v))
+      return { path: [], why: `a ${(v as object).constructor?.name ?? 'non-plain'} object is not JSON` };
     for (const k in v) {
       if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
       const p = jsonProblem((v as Record<string, unknown>)[k], depth + 1);

@@ -9,6 +9,7 @@ export class LatencyHistogram {
   count = 0;
   sum = 0;
   max = 0;
+  min = Infinity;
 
   /** Records one duration in milliseconds. */
   record(ms: number): void {
@@ -18,11 +19,13 @@ export class LatencyHistogram {
     this.count++;
     this.sum += ms;
     if (ms > this.max) this.max = ms;
+    if (ms < this.min) this.min = ms;
   }
 
   /** The q-quantile in milliseconds (upper edge of its bucket, capped by the true max). */
   quantile(q: number): number {
     if (this.count === 0) return 0;
+    if (q <= 0) return this.min;
     const target = Math.ceil(q * this.count);
     let seen = 0;
     for (let i = 0; i < this.#buckets.length; i++) {

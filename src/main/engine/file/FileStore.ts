@@ -32,8 +32,8 @@ import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
 import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
-import { querySealed } from './sqlQuery';
-import type { EventLocation, SqliteIndex } from './SqliteIndex';
+import type { SqliteIndex } from './SqliteIndex';
+import { SealedTier, type SealedSegment } from './SealedTier';
 import { verifyStore } from './verify';
 import { SealWorkerClient } from './SealWorkerClient';
 import { indexSealedFile } from './recovery';
@@ -88,6 +88,7 @@ export class FileStore implements EventStore {
   readonly #cache: BlockCache;
   readonly #worker = new SealWorkerClient();
   readonly #fds = new Map<number, { fd: number; name: string }>();
+  readonly #sealed: SealedTier;
   readonly #sequencer: Sequencer;
   readonly #queue: AppendQueue;
   /** Plain segments waiting to be sealed, oldest first (the active one is not among them). */
@@ -112,14 +113,12 @@ export class FileStore implements EventStore {
     this.report = report;
     this.#lock = lock;
     this.#cache = new BlockCache(opts.blockCacheBytes);
+    this.#sealed = new SealedTier(ix, (seg, ord) => this.#load(seg, ord));
+    this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamVersion: (s) => this.#streamVersion(s),
       eventById: (id) => this.#byIdSync(id),
-      mayExist: (ids) => {
-        const hits = this.#ix.idHashHits(ids);
-        for (const id of ids) if (this.#hot.getById(id)) hits.add(id);
-        return hits;
-      },
+      mayExist: (ids) => new Set(ids.filter((id) => this.#hot.getById(id) || this.#sealed.mayHaveId(id))),
     });
     this.#queue = new AppendQueue(this.#sequencer, {
       persist: (ev) => this.#persist(ev),
@@ -238,7 +237,7 @@ export class FileStore implements EventStore {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.#hot.add(e, sizes[i]);
-      this.#streamVersions.delete(e.stream);
+      this.#streamVersions.set(e.stream, e.version);
     }
     this.#signal.notify();
   }
@@ -316,6 +315,7 @@ export class FileStore implements EventStore {
         blockBytes: this.#opts.blockBytes,
       });
       this.#ix.reload();
+      this.#sealed.refresh();
       lastSeq = r.lastSeq;
     } else {
       const out = await sealSegment(
@@ -329,7 +329,8 @@ export class FileStore implements EventStore {
           return e;
         },
       );
-      this.#ix.addSegment(out.segment, out.records);
+      this.#ix.addSegment(out.segment, out.blob, out.counts);
+      this.#sealed.refresh();
       lastSeq = out.segment.lastSeq;
     }
     unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
@@ -337,11 +338,9 @@ export class FileStore implements EventStore {
     this.metrics.record('seal', performance.now() - t0);
   }
 
-  #fd(seg: number): { fd: number; name: string } {
-    let f = this.#fds.get(seg);
+  #fd(rec: SealedSegment['rec']): { fd: number; name: string } {
+    let f = this.#fds.get(rec.id);
     if (!f) {
-      const rec = this.#ix.segments().find((s) => s.id === seg);
-      if (!rec) throw new ChronoscopeError('CORRUPT', `index refers to unknown segment ${seg}`);
       try {
         f = { fd: openSync(this.#paths.segment(rec.name), 'r'), name: rec.name };
       } catch (err) {
@@ -351,54 +350,51 @@ export class FileStore implements EventStore {
           { file: rec.name },
         );
       }
-      this.#fds.set(seg, f);
+      this.#fds.set(rec.id, f);
     }
     return f;
   }
 
   /** Loads one event from a sealed segment, checking its CRC. */
-  #load(loc: EventLocation): StoredEvent {
-    const f = this.#fd(loc.seg);
-    const bytes = readRecord(f.fd, loc.voff, loc.len, this.#cache.reader(f.name, f.fd));
+  #load(seg: SealedSegment, ord: number): StoredEvent {
+    const f = this.#fd(seg.rec);
+    const loc = seg.ix.location(ord);
+    const seq = seg.ix.firstSeq + ord;
+    let bytes: Buffer;
+    try {
+      bytes = readRecord(f.fd, loc.voff, loc.len, this.#cache.reader(f.name, f.fd));
+    } catch (err) {
+      if (err instanceof ChronoscopeError)
+        throw new ChronoscopeError('CORRUPT', `${f.name}: ${err.message} (reading seq ${seq})`, {
+          ...err.details,
+          file: f.name,
+          seq,
+        });
+      throw err;
+    }
     if (crc32(bytes) !== loc.crc) {
       throw new ChronoscopeError(
         'CORRUPT',
-        `${f.name}: checksum mismatch for seq ${loc.seq} at virtual offset ${loc.voff}`,
+        `${f.name}: checksum mismatch for seq ${seq} at virtual offset ${loc.voff}`,
         {
           file: f.name,
           offset: loc.voff,
-          seq: loc.seq,
+          seq,
         },
       );
     }
-    return parseStoredLine(bytes.toString('utf8'), `${f.name} seq ${loc.seq}`);
+    return parseStoredLine(bytes.toString('utf8'), `${f.name} seq ${seq}`);
   }
 
   #byIdSync(id: string): StoredEvent | undefined {
-    const hot = this.#hot.getById(id);
-    if (hot) return hot;
-    for (const loc of this.#ix.byId(id)) {
-      const e = this.#load(loc);
-      if (e.id === id) return e;
-    }
-    return undefined;
+    return this.#hot.getById(id) ?? this.#sealed.getById(id);
   }
 
   #streamVersion(stream: string): number {
     const hot = this.#hot.streamVersion(stream);
     if (hot) return hot;
-    const cached = this.#streamVersions.get(stream);
-    if (cached !== undefined) return cached;
-    const rows = this.#ix.stream(stream, 1, Number.MAX_SAFE_INTEGER);
-    let v = 0;
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const e = this.#load(rows[i]!);
-      if (e.stream === stream) {
-        v = e.version;
-        break;
-      }
-    }
-    this.#streamVersions.set(stream, v);
+    let v = this.#streamVersions.get(stream);
+    if (v === undefined) this.#streamVersions.set(stream, (v = this.#sealed.lastVersion(stream)));
     return v;
   }
 
@@ -411,8 +407,7 @@ export class FileStore implements EventStore {
     this.#assertOpen();
     const hot = this.#hot.getBySeq(seq);
     if (hot) return hot;
-    const loc = this.#ix.bySeq(seq);
-    return loc ? this.#load(loc) : undefined;
+    return this.#sealed.getBySeq(seq);
   }
 
   async readStream(
@@ -422,10 +417,7 @@ export class FileStore implements EventStore {
   ): Promise<StoredEvent[]> {
     this.#assertOpen();
     return this.metrics.timeSync('readStream', () => {
-      const sealed = this.#ix
-        .stream(stream, fromVersion, toVersion)
-        .map((l) => this.#load(l))
-        .filter((e) => e.stream === stream);
+      const sealed = this.#sealed.stream(stream, fromVersion, toVersion);
       const hot = this.#hot.stream(stream).filter((e) => e.version >= fromVersion && e.version <= toVersion);
       return sealed.concat(hot);
     });
@@ -440,8 +432,9 @@ export class FileStore implements EventStore {
       const split = this.#ix.lastIndexedSeq();
       const events: StoredEvent[] = [];
       let plan: QueryPage['plan'] | undefined;
+      const nothing: QueryPage['plan'] = { index: 'none', estimate: 0, scanned: 0 };
       const fromSealed = (cur: number | undefined) => {
-        const r = querySealed(this.#ix, (l) => this.#load(l), f, o.order, o.limit - events.length, cur);
+        const r = this.#sealed.query(f, o.order, o.limit - events.length, cur);
         events.push(...r.events);
         plan = plan ? { ...plan, scanned: plan.scanned + r.plan.scanned } : r.plan;
       };
@@ -460,7 +453,8 @@ export class FileStore implements EventStore {
         if (events.length < o.limit && split > 0)
           fromSealed(after === undefined ? split + 1 : Math.min(after, split + 1));
       }
-      this.metrics.count(`index.${plan!.index}`);
+      plan ??= nothing;
+      this.metrics.count(`index.${plan.index}`);
       const last = events[events.length - 1];
       return {
         events,
@@ -473,8 +467,7 @@ export class FileStore implements EventStore {
   async readAll(fromSeq = 1, limit = 1000): Promise<StoredEvent[]> {
     this.#assertOpen();
     const out: StoredEvent[] = [];
-    if (fromSeq <= this.#ix.lastIndexedSeq())
-      for (const l of this.#ix.readFrom(fromSeq, limit)) out.push(this.#load(l));
+    if (fromSeq <= this.#ix.lastIndexedSeq()) out.push(...this.#sealed.readFrom(fromSeq, limit));
     if (out.length < limit)
       out.push(...this.#hot.readFrom(Math.max(fromSeq, this.#ix.lastIndexedSeq() + 1), limit - out.length));
     return out;
@@ -545,7 +538,7 @@ export class FileStore implements EventStore {
   async verify(): Promise<VerifyReport> {
     this.#assertOpen();
     await this.#queue.idle();
-    return verifyStore(this.#paths, this.#ix, (l) => this.#load(l), this.report);
+    return verifyStore(this.#paths, this.#ix, this.#sealed, this.report);
   }
 
   /**
@@ -557,6 +550,8 @@ export class FileStore implements EventStore {
     this.#assertOpen();
     if (!this.readOnly) return 0;
     const before = this.lastSeq();
+    this.#ix.reload();
+    this.#sealed.refresh();
     const indexed = this.#ix.lastIndexedSeq();
     if (indexed > this.#hot.firstSeq - 1) this.#hot.evictThrough(indexed);
     let last = Math.max(before, indexed);
@@ -591,8 +586,10 @@ export class FileStore implements EventStore {
     }
     this.#fds.clear();
     const names = this.#ix.segments().map((s) => s.name);
-    this.#ix.db.exec('DELETE FROM events; DELETE FROM tags; DELETE FROM keys; DELETE FROM segments;');
+    this.#ix.clear();
     for (const n of names) await indexSealedFile(this.#ix, this.#paths, n);
+    this.#sealed.refresh();
+    this.#streamVersions.clear();
     return { segments: names.length, events: this.#ix.total };
   }
 

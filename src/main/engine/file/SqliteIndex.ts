@@ -4,15 +4,6 @@ import type { StoredEvent } from '../../../shared/event';
 import { keyHash } from './keyHash';
 import { createSchema, INDEX_FORMAT, KEY_KIND } from './sqliteSchema';
 
-/** Where one event's bytes live in a sealed segment. */
-export interface EventLocation {
-  seq: number;
-  seg: number;
-  voff: number;
-  len: number;
-  crc: number;
-}
-
 export interface SegmentRecord {
   id: number;
   name: string;
@@ -28,15 +19,8 @@ export interface SegmentRecord {
   sealedAt: string;
 }
 
-/** One event of a segment being indexed, with where its line sits. */
-export interface IndexedRecord {
-  event: StoredEvent;
-  voff: number;
-  len: number;
-  crc: number;
-}
-
-const LOC = 'seq, seg, voff, len, crc';
+/** Per-segment counts of streams, types and tenants, merged into `keys` at seal. */
+export type KeyCounts = { kind: number; value: string; n: number }[];
 
 /**
  * The SQLite side of the file backend: segment catalogue, event locations keyed by hashed
@@ -48,6 +32,7 @@ export class SqliteIndex {
   readonly #typeCounts = new Map<number, { value: string; count: number }>();
   readonly #tenantCounts = new Map<number, { value: string; count: number }>();
   #total = 0;
+  #lastIndexed = 0;
   readonly #stmt: Record<string, Database.Statement>;
 
   constructor(path: string, readOnly: boolean) {
@@ -66,15 +51,6 @@ export class SqliteIndex {
     this.db.pragma('cache_size = -65536');
     this.db.pragma('temp_store = MEMORY');
     this.#stmt = {
-      byId: this.db.prepare(`SELECT ${LOC} FROM events INDEXED BY ev_id WHERE id_h = ?`),
-      bySeq: this.db.prepare(`SELECT ${LOC} FROM events WHERE seq = ?`),
-      from: this.db.prepare(`SELECT ${LOC} FROM events WHERE seq >= ? ORDER BY seq LIMIT ?`),
-      stream: this.db.prepare(
-        `SELECT ${LOC} FROM events INDEXED BY ev_stream WHERE stream_h = ? AND version BETWEEN ? AND ? ORDER BY seq`,
-      ),
-      streamVersion: this.db.prepare(
-        `SELECT max(version) AS v FROM events INDEXED BY ev_stream WHERE stream_h = ?`,
-      ),
       getCp: this.db.prepare(`SELECT seq FROM checkpoints WHERE name = ?`),
       setCp: this.db.prepare(
         `INSERT INTO checkpoints(name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
@@ -121,9 +97,11 @@ export class SqliteIndex {
         value: r.value,
         count: r.count,
       });
-    this.#total = (
-      this.db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM segments`).get() as { n: number }
-    ).n;
+    const r = this.db
+      .prepare(`SELECT coalesce(sum(count), 0) AS n, coalesce(max(last_seq), 0) AS last FROM segments`)
+      .get() as { n: number; last: number };
+    this.#total = r.n;
+    this.#lastIndexed = r.last;
   }
 
   get total(): number {
@@ -139,50 +117,20 @@ export class SqliteIndex {
       .all() as SegmentRecord[];
   }
 
-  /** Adds a sealed segment and all its events atomically; returns the segment id. */
-  addSegment(seg: Omit<SegmentRecord, 'id'>, records: IndexedRecord[]): number {
+  /** Adds a sealed segment, its index blob and its key counts atomically; returns the segment id. */
+  addSegment(seg: Omit<SegmentRecord, 'id'>, blob: Buffer, counts: KeyCounts): number {
     const insSeg = this.db.prepare(
       `INSERT INTO segments(name, first_seq, last_seq, count, bytes, raw_bytes, blocks, sha256, min_time, max_time, sealed_at)
        VALUES (@name, @firstSeq, @lastSeq, @count, @bytes, @rawBytes, @blocks, @sha256, @minTime, @maxTime, @sealedAt)`,
     );
-    const insEv = this.db.prepare(`INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const insTag = this.db.prepare(`INSERT OR IGNORE INTO tags(tag_h, seq) VALUES (?, ?)`);
+    const insBlob = this.db.prepare(`INSERT INTO seg_index(seg, blob) VALUES (?, ?)`);
     const upKey = this.db.prepare(
       `INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?) ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`,
     );
     const tx = this.db.transaction(() => {
       const id = Number(insSeg.run(seg).lastInsertRowid);
-      const counts = new Map<string, { kind: number; value: string; n: number }>();
-      const bump = (kind: number, value: string) => {
-        const k = `${kind}\u0000${value}`;
-        const c = counts.get(k);
-        if (c) c.n++;
-        else counts.set(k, { kind, value, n: 1 });
-      };
-      for (const r of records) {
-        const e = r.event;
-        insEv.run(
-          e.seq,
-          id,
-          r.voff,
-          r.len,
-          r.crc,
-          Date.parse(e.time),
-          keyHash(e.id),
-          keyHash(e.stream),
-          e.version,
-          keyHash(e.type),
-          keyHash(e.tenant),
-          e.actor === undefined ? null : keyHash(e.actor),
-          e.correlationId === undefined ? null : keyHash(e.correlationId),
-          e.causationId === undefined ? null : keyHash(e.causationId),
-        );
-        if (e.tags) for (const t of e.tags) insTag.run(keyHash(t), e.seq);
-        bump(KEY_KIND.stream, e.stream);
-        bump(KEY_KIND.type, e.type);
-        bump(KEY_KIND.tenant, e.tenant);
-      }
-      for (const c of counts.values()) upKey.run(c.kind, keyHash(c.value), c.value, c.n);
+      insBlob.run(id, blob);
+      for (const c of counts) upKey.run(c.kind, keyHash(c.value), c.value, c.n);
       return id;
     });
     const id = tx.immediate();
@@ -190,49 +138,22 @@ export class SqliteIndex {
     return id;
   }
 
-  lastIndexedSeq(): number {
-    const r = this.db.prepare(`SELECT max(last_seq) AS s FROM segments`).get() as { s: number | null };
-    return r.s ?? 0;
+  /** The index blob of one segment. */
+  segmentBlob(seg: number): Buffer | undefined {
+    return (
+      this.db.prepare(`SELECT blob FROM seg_index WHERE seg = ?`).get(seg) as { blob: Buffer } | undefined
+    )?.blob;
   }
 
-  byId(id: string): EventLocation[] {
-    return this.#stmt.byId!.all(keyHash(id)) as EventLocation[];
+  /** Forgets every segment, blob and key count (before a rebuild). */
+  clear(): void {
+    this.db.exec('DELETE FROM seg_index; DELETE FROM keys; DELETE FROM segments;');
+    this.#loadCounts();
   }
-  /** Which of these ids hash like an indexed id: one statement for a whole batch. */
-  idHashHits(ids: string[]): Set<string> {
-    const out = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const byHash = new Map<number, string[]>();
-      for (const id of chunk) {
-        const h = keyHash(id);
-        const l = byHash.get(h);
-        if (l) l.push(id);
-        else byHash.set(h, [id]);
-      }
-      const hs = [...byHash.keys()];
-      const rows = this.db
-        .prepare(
-          `SELECT DISTINCT id_h FROM events INDEXED BY ev_id WHERE id_h IN (${hs.map(() => '?').join(',')})`,
-        )
-        .all(...hs) as { id_h: number }[];
-      for (const r of rows) for (const id of byHash.get(r.id_h) ?? []) out.add(id);
-    }
-    return out;
-  }
-  bySeq(seq: number): EventLocation | undefined {
-    return this.#stmt.bySeq!.get(seq) as EventLocation | undefined;
-  }
-  readFrom(seq: number, limit: number): EventLocation[] {
-    return this.#stmt.from!.all(seq, limit) as EventLocation[];
-  }
-  /** Candidates for one stream's events (hash matches; the caller checks the real name). */
-  stream(stream: string, fromVersion: number, toVersion: number): EventLocation[] {
-    return this.#stmt.stream!.all(keyHash(stream), fromVersion, toVersion) as EventLocation[];
-  }
-  /** Highest indexed version among events whose stream hashes like this one (checked by the caller on collision). */
-  streamVersionCandidate(stream: string): number {
-    return (this.#stmt.streamVersion!.get(keyHash(stream)) as { v: number | null }).v ?? 0;
+
+  /** Highest seq held by a sealed segment (cached; refreshed by reload()). */
+  lastIndexedSeq(): number {
+    return this.#lastIndexed;
   }
 
   typeCount(type: string): number {

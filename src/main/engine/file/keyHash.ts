@@ -1,8 +1,8 @@
 /**
- * A 52-bit hash of a string key (stream, type, id, actor, ...), the integer the SQLite index stores
- * instead of the text: fixed width keeps the B-trees small and inserts fast. Collisions only cost a
- * little extra scanning, because every candidate is checked against the real event. Part of the
- * on-disk format: never change it without a format version bump.
+ * Hashes of string keys (stream, type, id, actor, ...): what the sealed-segment index stores
+ * instead of the text. Collisions only cost a little extra work, because every candidate is
+ * checked against the real event. Part of the on-disk format: never change either function
+ * without bumping INDEX_FORMAT.
  */
 export function keyHash(s: string): number {
   let h1 = 0x811c9dc5;
@@ -18,4 +18,14 @@ export function keyHash(s: string): number {
   h1 ^= h1 >>> 16;
   // 20 high bits from h2, 32 low bits from h1: a safe integer, never negative.
   return (h2 >>> 12) * 0x1_0000_0000 + (h1 >>> 0);
+}
+
+/** The low 32 bits of keyHash: the width the per-segment postings store. */
+export function keyHash32(s: string): number {
+  let h1 = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h1 = Math.imul(h1 ^ s.charCodeAt(i), 0x01000193);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  return h1 >>> 0;
 }

@@ -1,10 +1,11 @@
 import { existsSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
-import { crc32, sha256File } from './checksum';
+import { sha256File } from './checksum';
 import { parseSegmentName, type StorePaths } from './layout';
 import { readSealedLines } from './sealedRecords';
-import { SqliteIndex, type IndexedRecord } from './SqliteIndex';
+import { SqliteIndex } from './SqliteIndex';
+import { segmentArtifacts } from './segmentArtifacts';
 import { INDEX_FORMAT } from './sqliteSchema';
 import { scanActiveSegment, truncateSegment } from './ActiveSegment';
 import { fsyncDir, unlinkDurably } from './sealer';
@@ -83,54 +84,37 @@ function hasSealed(paths: StorePaths): boolean {
 /** Indexes one sealed segment from its bytes alone (rebuild and catch-up). */
 export async function indexSealedFile(ix: SqliteIndex, paths: StorePaths, name: string): Promise<void> {
   const path = paths.segment(name);
-  const { lines, eofMarker } = readSealedLines(path);
+  const { lines, blocks, totalU, eofMarker } = readSealedLines(path);
   if (!eofMarker) throw new BgzfError(statSync(path).size, `${name}: no end-of-file marker (truncated)`);
-  const records: IndexedRecord[] = [];
-  let minTime = Infinity;
-  let maxTime = -Infinity;
+  const events: StoredEvent[] = [];
   let prev = 0;
   for (const l of lines) {
-    const event: StoredEvent = parseStoredLine(
-      l.line.toString('utf8'),
-      `${name} at virtual offset ${l.voff}`,
-    );
-    if (prev && event.seq !== prev + 1)
+    const event = parseStoredLine(l.line.toString('utf8'), `${name} at virtual offset ${l.voff}`);
+    if (prev && event.seq !== prev + 1) {
       throw new ChronoscopeError('CORRUPT', `${name}: seq ${event.seq} does not follow ${prev}`, {
         file: name,
       });
+    }
     prev = event.seq;
-    const t = Date.parse(event.time);
-    minTime = Math.min(minTime, t);
-    maxTime = Math.max(maxTime, t);
-    records.push({ event, voff: l.voff, len: l.line.length, crc: crc32(l.line) });
+    events.push(event);
   }
   const parsed = parseSegmentName(name);
   if (
     parsed.kind !== 'sealed' ||
-    records.length === 0 ||
-    records[0]!.event.seq !== parsed.firstSeq ||
+    events.length === 0 ||
+    events[0]!.seq !== parsed.firstSeq ||
     prev !== parsed.lastSeq
   ) {
     throw new ChronoscopeError('CORRUPT', `${name}: contents do not match the seq range in its name`, {
       file: name,
     });
   }
-  ix.addSegment(
-    {
-      name,
-      firstSeq: parsed.firstSeq,
-      lastSeq: parsed.lastSeq,
-      count: records.length,
-      bytes: statSync(path).size,
-      rawBytes: lines.reduce((n, l) => n + l.line.length + 1, 0),
-      blocks: 0,
-      sha256: await sha256File(path),
-      minTime: Number.isFinite(minTime) ? minTime : null,
-      maxTime: Number.isFinite(maxTime) ? maxTime : null,
-      sealedAt: new Date().toISOString(),
-    },
-    records,
+  const a = segmentArtifacts(
+    { name, bytes: statSync(path).size, sha256: await sha256File(path), blocks, totalU },
+    lines,
+    events,
   );
+  ix.addSegment(a.segment, a.blob, a.counts);
 }
 
 export interface RecoveredPlain {

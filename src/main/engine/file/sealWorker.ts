@@ -26,7 +26,7 @@ parentPort?.on('message', (job: SealJob) => {
       const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
       let ix = indexes.get(paths.db);
       if (!ix) indexes.set(paths.db, (ix = new SqliteIndex(paths.db, false)));
-      ix.addSegment(out.segment, out.records);
+      ix.addSegment(out.segment, out.blob, out.counts);
       parentPort!.postMessage({
         id: job.id,
         ok: true,

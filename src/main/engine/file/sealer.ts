@@ -2,9 +2,9 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, w
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { encodeBlocks } from './bgzf';
-import { crc32, sha256 } from './checksum';
+import { sha256 } from './checksum';
 import { sealedSegmentName, type StorePaths } from './layout';
-import type { IndexedRecord, SegmentRecord } from './SqliteIndex';
+import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
 
 /** Writes a whole file durably under a temporary name and renames it into place (tmp + fsync + rename). */
 export function writeFileDurably(path: string, data: Buffer): void {
@@ -30,16 +30,11 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-export interface SealOutput {
-  segment: Omit<SegmentRecord, 'id'>;
-  records: IndexedRecord[];
-}
-
 /**
  * Seals a plain JSONL segment: compresses its lines into blocked gzip, writes it as
- * `<first>-<last>.jsonl.gz` via tmp + fsync + rename, and returns the index rows for it. The plain
- * file is NOT removed here: the caller removes it only after the index commit, so a crash at any
- * point leaves a recoverable pair, never a loss.
+ * `<first>-<last>.jsonl.gz` via tmp + fsync + rename, and returns its catalogue row, index blob
+ * and key counts. The plain file is NOT removed here: the caller removes it only after the index
+ * commit, so a crash at any point leaves a recoverable pair, never a loss.
  */
 export async function sealSegment(
   paths: StorePaths,
@@ -47,63 +42,45 @@ export async function sealSegment(
   level: number,
   blockBytes?: number,
   events?: (seq: number) => StoredEvent,
-): Promise<SealOutput> {
+): Promise<SegmentArtifacts> {
   const raw = readFileSync(paths.segment(plainName));
-  const lines: Buffer[] = [];
+  const lines: { uoff: number; line: Buffer }[] = [];
   for (let start = 0; start < raw.length;) {
     const nl = raw.indexOf(10, start);
     if (nl === -1) break;
-    lines.push(raw.subarray(start, nl));
+    lines.push({ uoff: start, line: raw.subarray(start, nl) });
     start = nl + 1;
   }
   if (lines.length === 0) throw new ChronoscopeError('INTERNAL', `${plainName} holds no whole line to seal`);
   // Without the hot tier at hand (a worker), the lines on disk are parsed: they are the truth anyway.
-  const eventAt =
-    events ??
-    ((seq: number) =>
-      parseStoredLine(lines[seq - firstSeq]!.toString('utf8'), `${plainName} line ${seq - firstSeq + 1}`));
-  const firstSeq = parseStoredLine(lines[0]!.toString('utf8'), `${plainName} line 1`).seq;
-  const first = eventAt(firstSeq);
-  const encoded = await encodeBlocks(lines, { level, blockInputCap: blockBytes });
-  const records: IndexedRecord[] = [];
-  let minTime = Infinity;
-  let maxTime = -Infinity;
-  for (let i = 0; i < lines.length; i++) {
-    const event = eventAt(first.seq + i);
-    const t = Date.parse(event.time);
-    if (t < minTime) minTime = t;
-    if (t > maxTime) maxTime = t;
-    records.push({
-      event,
-      voff: encoded.records[i]!.voff,
-      len: encoded.records[i]!.length,
-      crc: crc32(lines[i]!),
-    });
-  }
-  const lastSeq = first.seq + lines.length - 1;
-  const name = sealedSegmentName(first.seq, lastSeq);
+  const parse = (i: number) => parseStoredLine(lines[i]!.line.toString('utf8'), `${plainName} line ${i + 1}`);
+  const first = parse(0);
+  const evs: StoredEvent[] = lines.map((_, i) =>
+    events ? events(first.seq + i) : i === 0 ? first : parse(i),
+  );
+  const encoded = await encodeBlocks(
+    lines.map((l) => l.line),
+    { level, blockInputCap: blockBytes },
+  );
+  const totalU = lines.length ? lines[lines.length - 1]!.uoff + lines[lines.length - 1]!.line.length + 1 : 0;
+  let ustart = 0;
+  const blocks = encoded.blocks.map((b) => {
+    const e = { coff: b.offset, ustart };
+    ustart += b.usize;
+    return e;
+  });
+  const name = sealedSegmentName(first.seq, first.seq + lines.length - 1);
   try {
     writeFileDurably(paths.segment(name), encoded.data);
     fsyncDir(paths.segments);
   } catch (err) {
     throw fromIoError(err, `sealing segment ${plainName}`);
   }
-  return {
-    segment: {
-      name,
-      firstSeq: first.seq,
-      lastSeq,
-      count: lines.length,
-      bytes: encoded.data.length,
-      rawBytes: raw.length,
-      blocks: encoded.blocks.length,
-      sha256: sha256(encoded.data),
-      minTime: Number.isFinite(minTime) ? minTime : null,
-      maxTime: Number.isFinite(maxTime) ? maxTime : null,
-      sealedAt: new Date().toISOString(),
-    },
-    records,
-  };
+  return segmentArtifacts(
+    { name, bytes: encoded.data.length, sha256: sha256(encoded.data), blocks, totalU },
+    lines,
+    evs,
+  );
 }
 
 /** Removes a file and makes the removal durable; a missing file is fine (already removed). */

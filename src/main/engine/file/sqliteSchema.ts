@@ -1,13 +1,13 @@
 import type Database from 'better-sqlite3';
 
-/** Bumped whenever the index layout or keyHash changes; an index of another version is rebuilt. */
-export const INDEX_FORMAT = 1;
+/** Bumped whenever the index layout or a key hash changes; an index of another version is rebuilt. */
+export const INDEX_FORMAT = 2;
 
 /**
- * The index and catalogue (DESIGN §3). Text keys are stored as 52-bit hashes (keyHash) so every
- * B-tree holds fixed-width integers; `keys` keeps the text and counts of streams, types and
- * tenants for stats, prefix lookups and the planner. Rows exist only for sealed segments: the
- * active segment lives in the in-memory hot tier and is re-read on open.
+ * The catalogue (DESIGN §3): sealed segments with their checksums and per-segment index blobs
+ * (segmentIndex.ts), the text and counts of streams, types and tenants for stats and prefix
+ * lookups, and subscription checkpoints. The active segment lives in the in-memory hot tier and is
+ * re-read on open, so the index changes only when a segment is sealed: one transaction each.
  */
 export function createSchema(db: Database.Database): void {
   db.exec(`
@@ -26,31 +26,7 @@ export function createSchema(db: Database.Database): void {
       max_time INTEGER,
       sealed_at TEXT NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS events (
-      seq INTEGER PRIMARY KEY,
-      seg INTEGER NOT NULL,
-      voff INTEGER NOT NULL,
-      len INTEGER NOT NULL,
-      crc INTEGER NOT NULL,
-      time INTEGER NOT NULL,
-      id_h INTEGER NOT NULL,
-      stream_h INTEGER NOT NULL,
-      version INTEGER NOT NULL,
-      type_h INTEGER NOT NULL,
-      tenant_h INTEGER NOT NULL,
-      actor_h INTEGER,
-      corr_h INTEGER,
-      caus_h INTEGER
-    );
-    CREATE INDEX IF NOT EXISTS ev_id ON events(id_h);
-    CREATE INDEX IF NOT EXISTS ev_stream ON events(stream_h);
-    CREATE INDEX IF NOT EXISTS ev_type ON events(type_h);
-    CREATE INDEX IF NOT EXISTS ev_tenant ON events(tenant_h);
-    CREATE INDEX IF NOT EXISTS ev_actor ON events(actor_h) WHERE actor_h IS NOT NULL;
-    CREATE INDEX IF NOT EXISTS ev_corr ON events(corr_h) WHERE corr_h IS NOT NULL;
-    CREATE INDEX IF NOT EXISTS ev_caus ON events(caus_h) WHERE caus_h IS NOT NULL;
-    CREATE INDEX IF NOT EXISTS ev_time ON events(time);
-    CREATE TABLE IF NOT EXISTS tags (tag_h INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tag_h, seq)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS seg_index (seg INTEGER PRIMARY KEY, blob BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS keys (
       kind INTEGER NOT NULL,
       hash INTEGER NOT NULL,

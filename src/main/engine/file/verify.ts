@@ -1,5 +1,4 @@
 import { existsSync, readdirSync } from 'node:fs';
-import type { StoredEvent } from '../../../shared/event';
 import type { VerifyIssue, VerifyReport } from '../types';
 import { BgzfError } from './bgzf';
 import { crc32, sha256File } from './checksum';
@@ -7,7 +6,8 @@ import { parseSegmentName, type StorePaths } from './layout';
 import type { OpenReport } from './recovery';
 import { readSealedLines } from './sealedRecords';
 import { scanActiveSegment } from './ActiveSegment';
-import type { EventLocation, SqliteIndex } from './SqliteIndex';
+import type { SqliteIndex } from './SqliteIndex';
+import type { SealedTier } from './SealedTier';
 
 /**
  * Checks everything the store promises: each sealed segment's SHA-256 against the catalogue, every
@@ -17,7 +17,7 @@ import type { EventLocation, SqliteIndex } from './SqliteIndex';
 export async function verifyStore(
   paths: StorePaths,
   ix: SqliteIndex,
-  _load: (l: EventLocation) => StoredEvent,
+  sealed: SealedTier,
   report: OpenReport,
 ): Promise<VerifyReport> {
   const issues: VerifyIssue[] = report.problems.map((p) => ({
@@ -28,7 +28,7 @@ export async function verifyStore(
   let checkedEvents = 0;
   let checkedSegments = 0;
   let expectSeq = 0;
-  const rowsOf = ix.db.prepare(`SELECT seq, voff, len, crc FROM events WHERE seg = ? ORDER BY seq`);
+  const indexOf = new Map(sealed.segments.map((s) => [s.rec.id, s.ix]));
   const integrity = ix.quickCheck();
   if (integrity !== 'ok')
     issues.push({ file: 'chronoscope.db', problem: `SQLite quick_check: ${integrity}` });
@@ -61,29 +61,34 @@ export async function verifyStore(
     }
     if (!lines.eofMarker)
       issues.push({ file: seg.name, problem: 'no end-of-file marker: the file is truncated' });
-    const rows = rowsOf.all(seg.id) as { seq: number; voff: number; len: number; crc: number }[];
-    if (rows.length !== lines.lines.length)
+    const sx = indexOf.get(seg.id);
+    if (!sx) {
+      issues.push({ file: seg.name, problem: 'no index loaded for this segment' });
+      continue;
+    }
+    if (sx.n !== lines.lines.length)
       issues.push({
         file: seg.name,
-        problem: `index lists ${rows.length} events, file holds ${lines.lines.length}`,
+        problem: `index lists ${sx.n} events, file holds ${lines.lines.length}`,
       });
-    for (let i = 0; i < Math.min(rows.length, lines.lines.length); i++) {
-      const r = rows[i]!;
+    for (let i = 0; i < Math.min(sx.n, lines.lines.length); i++) {
+      const loc = sx.location(i);
       const l = lines.lines[i]!;
+      const seq = sx.firstSeq + i;
       checkedEvents++;
-      if (l.voff !== r.voff || l.line.length !== r.len) {
+      if (l.voff !== loc.voff || l.line.length !== loc.len) {
         issues.push({
           file: seg.name,
           offset: l.voff,
-          seq: r.seq,
+          seq,
           problem: 'record location differs from the index',
         });
-      } else if (crc32(l.line) !== r.crc) {
-        issues.push({ file: seg.name, offset: l.voff, seq: r.seq, problem: 'record checksum mismatch' });
+      } else if (crc32(l.line) !== loc.crc) {
+        issues.push({ file: seg.name, offset: l.voff, seq, problem: 'record checksum mismatch' });
       }
-      if (expectSeq && r.seq !== expectSeq + 1)
-        issues.push({ file: seg.name, seq: r.seq, problem: `seq gap: ${expectSeq} is followed by ${r.seq}` });
-      expectSeq = r.seq;
+      if (expectSeq && seq !== expectSeq + 1)
+        issues.push({ file: seg.name, seq, problem: `seq gap: ${expectSeq} is followed by ${seq}` });
+      expectSeq = seq;
     }
   }
   for (const n of readdirSync(paths.segments).sort()) {

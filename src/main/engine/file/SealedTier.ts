@@ -1,0 +1,239 @@
+import type { StoredEvent } from '../../../shared/event';
+import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
+import { ChronoscopeError } from '../../../shared/errors';
+import { SegmentIndex, type Kind } from './segmentIndex';
+import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
+
+/** A sealed segment with its in-memory index. */
+export interface SealedSegment {
+  rec: SegmentRecord;
+  ix: SegmentIndex;
+}
+
+/** A stream prefix matching more streams than this is filtered after loading instead of by postings. */
+const MAX_PREFIX_STREAMS = 500;
+
+function unionSorted(lists: ArrayLike<number>[]): ArrayLike<number> {
+  if (lists.length === 1) return lists[0]!;
+  const all: number[] = [];
+  for (const l of lists) for (let i = 0; i < l.length; i++) all.push(l[i]!);
+  all.sort((a, b) => a - b);
+  return all.filter((x, i) => i === 0 || all[i - 1] !== x);
+}
+
+function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) (out.push(x), i++, j++);
+    else if (x < y) i++;
+    else j++;
+  }
+  return out;
+}
+
+/**
+ * The sealed tier: every sealed segment's index in memory, answering lookups and filtered pages by
+ * intersecting per-segment postings, pruning whole segments by seq and time range, and checking
+ * each candidate against the filter's one definition (matchesFilter).
+ */
+export class SealedTier {
+  #segs: SealedSegment[] = [];
+
+  constructor(
+    private readonly db: SqliteIndex,
+    private readonly load: (seg: SealedSegment, ord: number) => StoredEvent,
+  ) {}
+
+  /** Loads indexes of segments the catalogue has and this tier lacks (after a seal or rebuild). */
+  refresh(): void {
+    const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
+    const next: SealedSegment[] = [];
+    for (const rec of this.db.segments()) {
+      const known = have.get(rec.id);
+      if (known) {
+        next.push(known);
+        continue;
+      }
+      const blob = this.db.segmentBlob(rec.id);
+      if (!blob)
+        throw new ChronoscopeError('CORRUPT', `segment ${rec.name} has no index in the catalogue`, {
+          file: rec.name,
+        });
+      next.push({ rec, ix: SegmentIndex.parse(blob) });
+    }
+    this.#segs = next;
+  }
+
+  get segments(): readonly SealedSegment[] {
+    return this.#segs;
+  }
+
+  get lastSeq(): number {
+    return this.#segs.length ? this.#segs[this.#segs.length - 1]!.ix.lastSeq : 0;
+  }
+
+  #segmentFor(seq: number): SealedSegment | undefined {
+    let lo = 0;
+    let hi = this.#segs.length - 1;
+    while (lo <= hi) {
+      const m = (lo + hi) >>> 1;
+      const s = this.#segs[m]!;
+      if (seq < s.ix.firstSeq) hi = m - 1;
+      else if (seq > s.ix.lastSeq) lo = m + 1;
+      else return s;
+    }
+    return undefined;
+  }
+
+  getBySeq(seq: number): StoredEvent | undefined {
+    const s = this.#segmentFor(seq);
+    return s ? this.load(s, seq - s.ix.firstSeq) : undefined;
+  }
+
+  getById(id: string): StoredEvent | undefined {
+    for (let i = this.#segs.length - 1; i >= 0; i--) {
+      const s = this.#segs[i]!;
+      const ords = s.ix.lookup('id', id);
+      for (let k = 0; k < ords.length; k++) {
+        const e = this.load(s, ords[k]!);
+        if (e.id === id) return e;
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether any of these ids may be sealed (hash hit); lets the sequencer skip loads for new ids. */
+  mayHaveId(id: string): boolean {
+    for (const s of this.#segs) if (s.ix.lookup('id', id).length) return true;
+    return false;
+  }
+
+  stream(stream: string, fromVersion: number, toVersion: number): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const s of this.#segs) {
+      const ords = s.ix.lookup('stream', stream);
+      for (let k = 0; k < ords.length; k++) {
+        const e = this.load(s, ords[k]!);
+        if (e.stream === stream && e.version >= fromVersion && e.version <= toVersion) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** The stream's highest sealed version (0 if none), searching from the newest segment. */
+  lastVersion(stream: string): number {
+    for (let i = this.#segs.length - 1; i >= 0; i--) {
+      const s = this.#segs[i]!;
+      const ords = s.ix.lookup('stream', stream);
+      for (let k = ords.length - 1; k >= 0; k--) {
+        const e = this.load(s, ords[k]!);
+        if (e.stream === stream) return e.version;
+      }
+    }
+    return 0;
+  }
+
+  readFrom(fromSeq: number, limit: number): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const s of this.#segs) {
+      if (s.ix.lastSeq < fromSeq) continue;
+      for (let ord = Math.max(0, fromSeq - s.ix.firstSeq); ord < s.ix.n && out.length < limit; ord++)
+        out.push(this.load(s, ord));
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Candidate ordinals of one segment for a filter, or undefined for "every ordinal". */
+  #candidates(
+    s: SealedSegment,
+    f: EventFilter,
+    prefixStreams: string[] | undefined,
+  ): { ords?: ArrayLike<number>; index: string } {
+    const lists: { kind: string; ords: ArrayLike<number> }[] = [];
+    const one = (kind: Kind, v: string | undefined) =>
+      v !== undefined && lists.push({ kind, ords: s.ix.lookup(kind, v) });
+    if (f.types?.length)
+      lists.push({ kind: 'type', ords: unionSorted(f.types.map((t) => s.ix.lookup('type', t))) });
+    one('stream', f.stream);
+    one('tenant', f.tenant);
+    one('actor', f.actor);
+    one('correlation', f.correlationId);
+    one('causation', f.causationId);
+    for (const t of f.tags ?? []) one('tag', t);
+    if (prefixStreams)
+      lists.push({
+        kind: 'stream-prefix',
+        ords: prefixStreams.length ? unionSorted(prefixStreams.map((p) => s.ix.lookup('stream', p))) : [],
+      });
+    if (!lists.length)
+      return {
+        index:
+          f.since !== undefined || f.until !== undefined
+            ? 'time'
+            : f.fromSeq !== undefined || f.toSeq !== undefined
+              ? 'seq-range'
+              : 'scan',
+      };
+    lists.sort((a, b) => a.ords.length - b.ords.length);
+    let ords: ArrayLike<number> = lists[0]!.ords;
+    for (let i = 1; i < lists.length && ords.length; i++) ords = intersectSorted(ords, lists[i]!.ords);
+    return { ords, index: lists.length > 1 ? `${lists[0]!.kind}+${lists.length - 1}` : lists[0]!.kind };
+  }
+
+  /** One page of matching sealed events after `after` (exclusive, in the direction of travel). */
+  query(
+    f: EventFilter,
+    order: 'asc' | 'desc',
+    limit: number,
+    after: number | undefined,
+  ): { events: StoredEvent[]; plan: QueryPlanInfo } {
+    const lo = Math.max(f.fromSeq ?? 1, order === 'asc' && after !== undefined ? after + 1 : 1);
+    const hi = Math.min(
+      f.toSeq ?? Number.MAX_SAFE_INTEGER,
+      order === 'desc' && after !== undefined ? after - 1 : Number.MAX_SAFE_INTEGER,
+    );
+    const tLo = f.since === undefined ? -Infinity : Date.parse(f.since);
+    const tHi = f.until === undefined ? Infinity : Date.parse(f.until);
+    let prefixStreams: string[] | undefined;
+    if (f.streamPrefix !== undefined) {
+      const names = this.db.streamNames(f.streamPrefix, MAX_PREFIX_STREAMS + 1);
+      if (names.length <= MAX_PREFIX_STREAMS) prefixStreams = names;
+    }
+    const out: StoredEvent[] = [];
+    const plan: QueryPlanInfo = { index: 'scan', estimate: 0, scanned: 0 };
+    let planned = false;
+    const segs = order === 'asc' ? this.#segs : [...this.#segs].reverse();
+    for (const s of segs) {
+      if (out.length >= limit) break;
+      const ix = s.ix;
+      if (ix.lastSeq < lo || ix.firstSeq > hi) continue;
+      if (ix.maxTime < tLo || ix.minTime >= tHi) continue;
+      const c = this.#candidates(s, f, prefixStreams);
+      if (!planned) ((plan.index = c.index), (planned = true));
+      const oLo = Math.max(0, lo - ix.firstSeq);
+      const oHi = Math.min(ix.n - 1, hi - ix.firstSeq);
+      const visit = (ord: number) => {
+        if (ord < oLo || ord > oHi) return;
+        if ((tLo !== -Infinity || tHi !== Infinity) && !ix.mayBeInTime(ord, tLo, tHi)) return;
+        plan.scanned++;
+        const e = this.load(s, ord);
+        if (matchesFilter(e, f)) out.push(e);
+      };
+      if (c.ords) {
+        plan.estimate += c.ords.length;
+        if (order === 'asc') for (let i = 0; i < c.ords.length && out.length < limit; i++) visit(c.ords[i]!);
+        else for (let i = c.ords.length - 1; i >= 0 && out.length < limit; i--) visit(c.ords[i]!);
+      } else {
+        plan.estimate += Math.max(0, oHi - oLo + 1);
+        if (order === 'asc') for (let o = oLo; o <= oHi && out.length < limit; o++) visit(o);
+        else for (let o = oHi; o >= oLo && out.length < limit; o--) visit(o);
+      }
+    }
+    return { events: out, plan };
+  }
+}

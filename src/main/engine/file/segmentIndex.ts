@@ -1,0 +1,292 @@
+import type { StoredEvent } from '../../../shared/event';
+import { ChronoscopeError } from '../../../shared/errors';
+import { makeVirtualOffset } from './bgzf';
+import { keyHash32 } from './keyHash';
+
+/** The envelope fields the sealed index can look up by key. */
+export const KINDS = ['id', 'stream', 'type', 'tenant', 'actor', 'correlation', 'causation', 'tag'] as const;
+export type Kind = (typeof KINDS)[number];
+
+const FORMAT = 1;
+type Ords = Uint16Array | Uint32Array;
+
+/** Sorted (hash → ordinals) of one kind in one segment; grouped for few keys, pairs for many. */
+interface Postings {
+  keys: Uint32Array;
+  /** Grouped: ordinals of keys[i] are ords[starts[i]..starts[i+1]). Pairs: undefined, keys and ords run in parallel. */
+  starts?: Uint32Array;
+  ords: Ords;
+}
+
+function lowerBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (a[m]! < x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
+/** What the seal step knows about one event: its place in the uncompressed stream and its checksum. */
+export interface SealedRecord {
+  event: StoredEvent;
+  /** Offset of the line in the segment's uncompressed byte stream. */
+  uoff: number;
+  len: number;
+  crc: number;
+}
+
+/** One gzip member: where it starts on disk and in the uncompressed stream. */
+export interface BlockEntry {
+  coff: number;
+  ustart: number;
+}
+
+/**
+ * The index of one sealed segment, built once at seal time (bulk, sorted) and kept in SQLite as
+ * one blob: per-event locations, checksums and coarse times, plus per-kind postings of 32-bit key
+ * hashes. About 40 bytes per event, loaded into memory as typed-array views, so every sealed lookup
+ * is a binary search without SQL.
+ */
+export class SegmentIndex {
+  readonly n: number;
+  readonly firstSeq: number;
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly #uoff: Uint32Array;
+  readonly #crc: Uint32Array;
+  readonly #secs: Uint32Array;
+  readonly #blockC: Float64Array;
+  readonly #blockU: Uint32Array;
+  readonly #postings: Record<Kind, Postings>;
+
+  private constructor(h: Header, parts: Record<string, ArrayBufferView>) {
+    this.n = h.n;
+    this.firstSeq = h.firstSeq;
+    this.minTime = h.minTime;
+    this.maxTime = h.maxTime;
+    this.#uoff = parts.uoff as Uint32Array;
+    this.#crc = parts.crc as Uint32Array;
+    this.#secs = parts.secs as Uint32Array;
+    this.#blockC = parts.blockC as Float64Array;
+    this.#blockU = parts.blockU as Uint32Array;
+    const p = {} as Record<Kind, Postings>;
+    for (const k of KINDS)
+      p[k] = {
+        keys: parts[`${k}.keys`] as Uint32Array,
+        starts: parts[`${k}.starts`] as Uint32Array | undefined,
+        ords: parts[`${k}.ords`] as Ords,
+      };
+    this.#postings = p;
+  }
+
+  get lastSeq(): number {
+    return this.firstSeq + this.n - 1;
+  }
+
+  /** Sorted ordinals of events whose `kind` hashes like `value` (a superset: collisions are possible). */
+  lookup(kind: Kind, value: string): ArrayLike<number> {
+    const p = this.#postings[kind];
+    const h = keyHash32(value);
+    const i = lowerBound(p.keys, h);
+    if (p.starts) return p.keys[i] === h ? p.ords.subarray(p.starts[i]!, p.starts[i + 1]!) : EMPTY;
+    let j = i;
+    while (j < p.keys.length && p.keys[j] === h) j++;
+    return p.ords.subarray(i, j);
+  }
+
+  /** Coarse time test: never false for an event inside [lo, hi); may be true for one just outside. */
+  mayBeInTime(ord: number, lo: number, hi: number): boolean {
+    const t = this.minTime + this.#secs[ord]! * 1000;
+    return t + 1000 > lo && t < hi;
+  }
+
+  /** Where event `ord` sits: virtual offset of its first byte, length, CRC-32. */
+  location(ord: number): { voff: number; len: number; crc: number } {
+    const u = this.#uoff[ord]!;
+    const len = this.#uoff[ord + 1]! - u - 1;
+    const b = upperBoundBlock(this.#blockU, u);
+    return { voff: makeVirtualOffset(this.#blockC[b]!, u - this.#blockU[b]!), len, crc: this.#crc[ord]! };
+  }
+
+  /** Builds the blob for a segment from its records (in seq order) and its gzip members. */
+  static build(records: SealedRecord[], blocks: BlockEntry[], totalU: number): Buffer {
+    const n = records.length;
+    if (n === 0) throw new ChronoscopeError('INTERNAL', 'cannot index an empty segment');
+    const firstSeq = records[0]!.event.seq;
+    let minTime = Infinity;
+    let maxTime = -Infinity;
+    const times = new Float64Array(n);
+    records.forEach((r, i) => {
+      if (r.event.seq !== firstSeq + i)
+        throw new ChronoscopeError('CORRUPT', `seq ${r.event.seq} breaks the run starting at ${firstSeq}`);
+      const t = Date.parse(r.event.time);
+      times[i] = t;
+      if (t < minTime) minTime = t;
+      if (t > maxTime) maxTime = t;
+    });
+    const parts: [string, ArrayBufferView][] = [];
+    const uoff = new Uint32Array(n + 1);
+    const crc = new Uint32Array(n);
+    const secs = new Uint32Array(n);
+    records.forEach((r, i) => {
+      uoff[i] = r.uoff;
+      crc[i] = r.crc;
+      secs[i] = Math.floor((times[i]! - minTime) / 1000);
+    });
+    uoff[n] = totalU;
+    parts.push(['uoff', uoff], ['crc', crc], ['secs', secs]);
+    parts.push(
+      ['blockC', Float64Array.from(blocks.map((b) => b.coff))],
+      ['blockU', Uint32Array.from(blocks.map((b) => b.ustart))],
+    );
+    const keysOf: Record<Kind, (e: StoredEvent) => readonly (string | undefined)[]> = {
+      id: (e) => [e.id],
+      stream: (e) => [e.stream],
+      type: (e) => [e.type],
+      tenant: (e) => [e.tenant],
+      actor: (e) => [e.actor],
+      correlation: (e) => [e.correlationId],
+      causation: (e) => [e.causationId],
+      tag: (e) => (e.tags ? [...new Set(e.tags)] : []),
+    };
+    for (const kind of KINDS) {
+      const hashes: number[] = [];
+      const ords: number[] = [];
+      records.forEach((r, i) => {
+        for (const v of keysOf[kind](r.event)) if (v !== undefined) (hashes.push(keyHash32(v)), ords.push(i));
+      });
+      for (const [name, arr] of encodePostings(hashes, ords, n)) parts.push([`${kind}.${name}`, arr]);
+    }
+    return pack({ v: FORMAT, n, firstSeq, minTime, maxTime }, parts);
+  }
+
+  /** Reads a blob written by build(). */
+  static parse(blob: Buffer): SegmentIndex {
+    const { header, parts } = unpack(blob);
+    if (header.v !== FORMAT)
+      throw new ChronoscopeError('CORRUPT', `segment index format ${header.v} is not ${FORMAT}`);
+    return new SegmentIndex(header, parts);
+  }
+}
+
+const EMPTY = new Uint32Array(0);
+
+function upperBoundBlock(ustart: Uint32Array, u: number): number {
+  let lo = 0;
+  let hi = ustart.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (ustart[m]! <= u) lo = m + 1;
+    else hi = m;
+  }
+  return lo - 1;
+}
+
+/** Sorts (hash, ordinal) pairs; packed into one float64 each (32 + ≤ 21 bits) when they fit, for a native sort. */
+function sortPairs(
+  hashes: number[],
+  ords: number[],
+  n: number,
+): { h: ArrayLike<number>; o: ArrayLike<number> } {
+  const m = hashes.length;
+  if (n <= 1 << 21) {
+    const packed = new Float64Array(m);
+    for (let i = 0; i < m; i++) packed[i] = hashes[i]! * 2_097_152 + ords[i]!;
+    packed.sort();
+    const h = new Uint32Array(m);
+    const o = new Uint32Array(m);
+    for (let i = 0; i < m; i++) {
+      const hi = Math.floor(packed[i]! / 2_097_152);
+      h[i] = hi;
+      o[i] = packed[i]! - hi * 2_097_152;
+    }
+    return { h, o };
+  }
+  const idx = hashes.map((_, i) => i).sort((a, b) => hashes[a]! - hashes[b]! || ords[a]! - ords[b]!);
+  return { h: idx.map((i) => hashes[i]!), o: idx.map((i) => ords[i]!) };
+}
+
+function encodePostings(hashes: number[], ords: number[], n: number): [string, ArrayBufferView][] {
+  const sorted = sortPairs(hashes, ords, n);
+  const m = hashes.length;
+  const Ord = n <= 0x10000 ? Uint16Array : Uint32Array;
+  let distinct = 0;
+  for (let i = 0; i < m; i++) if (i === 0 || sorted.h[i] !== sorted.h[i - 1]) distinct++;
+  const outOrds = new Ord(m);
+  if (distinct * 2 < m) {
+    const keys = new Uint32Array(distinct);
+    const starts = new Uint32Array(distinct + 1);
+    let k = -1;
+    for (let i = 0; i < m; i++) {
+      const h = sorted.h[i]!;
+      if (k < 0 || keys[k] !== h) ((keys[++k] = h), (starts[k] = i));
+      outOrds[i] = sorted.o[i]!;
+    }
+    starts[distinct] = m;
+    return [
+      ['keys', keys],
+      ['starts', starts],
+      ['ords', outOrds],
+    ];
+  }
+  const keys = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    keys[i] = sorted.h[i]!;
+    outOrds[i] = sorted.o[i]!;
+  }
+  return [
+    ['keys', keys],
+    ['ords', outOrds],
+  ];
+}
+
+interface Header {
+  v: number;
+  n: number;
+  firstSeq: number;
+  minTime: number;
+  maxTime: number;
+}
+
+const CTORS = { u16: Uint16Array, u32: Uint32Array, f64: Float64Array } as const;
+type CtorName = keyof typeof CTORS;
+const ctorName = (a: ArrayBufferView): CtorName =>
+  a instanceof Uint16Array ? 'u16' : a instanceof Uint32Array ? 'u32' : 'f64';
+
+/** Container: u32 header length, JSON header (with the table of parts), then 8-aligned raw arrays. */
+function pack(header: Header, parts: [string, ArrayBufferView][]): Buffer {
+  const table: [string, CtorName, number, number][] = [];
+  let off = 0;
+  for (const [name, a] of parts) {
+    table.push([name, ctorName(a), off, a.byteLength]);
+    off += Math.ceil(a.byteLength / 8) * 8;
+  }
+  const head = Buffer.from(JSON.stringify({ ...header, parts: table }));
+  const headLen = Math.ceil((4 + head.length) / 8) * 8;
+  const out = Buffer.alloc(headLen + off);
+  out.writeUInt32LE(head.length, 0);
+  head.copy(out, 4);
+  for (let i = 0; i < parts.length; i++) {
+    const a = parts[i]![1];
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, headLen + table[i]![2]);
+  }
+  return out;
+}
+
+function unpack(blob: Buffer): { header: Header; parts: Record<string, ArrayBufferView> } {
+  const len = blob.readUInt32LE(0);
+  const header = JSON.parse(blob.toString('utf8', 4, 4 + len)) as Header & {
+    parts: [string, CtorName, number, number][];
+  };
+  const headLen = Math.ceil((4 + len) / 8) * 8;
+  // One aligned copy, so every typed array can be a view.
+  const body = new Uint8Array(blob.length - headLen);
+  body.set(blob.subarray(headLen));
+  const parts: Record<string, ArrayBufferView> = {};
+  for (const [name, ctor, off, bytes] of header.parts) {
+    const C = CTORS[ctor];
+    parts[name] = new C(body.buffer, off, bytes / C.BYTES_PER_ELEMENT);
+  }
+  return { header, parts };
+}

@@ -28,8 +28,11 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   while (i < a.length && j < b.length) {
     const x = a[i]!;
     const y = b[j]!;
-    if (x === y) (out.push(x), i++, j++);
-    else if (x < y) i++;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) i++;
     else j++;
   }
   return out;
@@ -214,7 +217,10 @@ export class SealedTier {
       if (ix.lastSeq < lo || ix.firstSeq > hi) continue;
       if (ix.maxTime < tLo || ix.minTime >= tHi) continue;
       const c = this.#candidates(s, f, prefixStreams);
-      if (!planned) ((plan.index = c.index), (planned = true));
+      if (!planned) {
+        plan.index = c.index;
+        planned = true;
+      }
       const oLo = Math.max(0, lo - ix.firstSeq);
       const oHi = Math.min(ix.n - 1, hi - ix.firstSeq);
       const visit = (ord: number) => {

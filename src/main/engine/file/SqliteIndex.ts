@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import type { StoredEvent } from '../../../shared/event';
 import { keyHash } from './keyHash';
 import { createSchema, INDEX_FORMAT, KEY_KIND } from './sqliteSchema';
 

@@ -154,7 +154,11 @@ export class SegmentIndex {
       const hashes: number[] = [];
       const ords: number[] = [];
       records.forEach((r, i) => {
-        for (const v of keysOf[kind](r.event)) if (v !== undefined) (hashes.push(keyHash32(v)), ords.push(i));
+        for (const v of keysOf[kind](r.event)) {
+          if (v === undefined) continue;
+          hashes.push(keyHash32(v));
+          ords.push(i);
+        }
       });
       for (const [name, arr] of encodePostings(hashes, ords, n)) parts.push([`${kind}.${name}`, arr]);
     }
@@ -220,7 +224,10 @@ function encodePostings(hashes: number[], ords: number[], n: number): [string, A
     let k = -1;
     for (let i = 0; i < m; i++) {
       const h = sorted.h[i]!;
-      if (k < 0 || keys[k] !== h) ((keys[++k] = h), (starts[k] = i));
+      if (k < 0 || keys[k] !== h) {
+        keys[++k] = h;
+        starts[k] = i;
+      }
       outOrds[i] = sorted.o[i]!;
     }
     starts[distinct] = m;

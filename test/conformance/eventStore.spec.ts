@@ -270,6 +270,18 @@ for (const backend of backends) {
       expect(more.events[0]).toMatchObject({ seq: 3, version: 2 });
     });
 
+    it('health is ok and carries per-operation latency percentiles and index-use counts', async () => {
+      await store.append([ev('A', 'X'), ev('B', 'Y')]);
+      await store.query({ types: ['X'] });
+      await store.getEvent('missing');
+      const h = await store.health();
+      expect(h.status).toBe('ok');
+      expect(h.lastSeq).toBe(2);
+      expect(h.metrics.latency.append!.count).toBeGreaterThanOrEqual(1);
+      expect(h.metrics.latency.query!.p99).toBeGreaterThanOrEqual(h.metrics.latency.query!.p50);
+      expect(Object.keys(h.metrics.counters).some((k) => k.startsWith('index.'))).toBe(true);
+    });
+
     it('a closed store refuses work with CLOSED', async () => {
       await store.close();
       await expect(store.append([ev('A', 'X')])).rejects.toMatchObject({ code: 'CLOSED' });

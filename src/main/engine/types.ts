@@ -66,6 +66,16 @@ export interface VerifyReport {
   issues: VerifyIssue[];
 }
 
+/** Is the store well? Degraded means it works but something needs a look (a failed seal, damage found on open). */
+export interface StoreHealth {
+  status: 'ok' | 'degraded';
+  problems: string[];
+  lastSeq: number;
+  /** Segments waiting to be sealed (file backend): a growing backlog means sealing cannot keep up. */
+  sealBacklog: number;
+  metrics: import('./metrics').MetricsSnapshot;
+}
+
 /** One store of events: the contract every backend fulfils (test/conformance checks it). */
 export interface EventStore {
   readonly backend: 'memory' | 'file';
@@ -84,6 +94,8 @@ export interface EventStore {
   setCheckpoint(name: string, seq: number): Promise<void>;
   lastSeq(): number;
   stats(): Promise<StoreStats>;
+  /** Health, latency percentiles per operation and index-use counters. */
+  health(): Promise<StoreHealth>;
   verify(): Promise<VerifyReport>;
   close(): Promise<void>;
 }

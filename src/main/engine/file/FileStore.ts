@@ -20,6 +20,7 @@ import type {
   AppendOptions,
   AppendResult,
   EventStore,
+  StoreHealth,
   StoreStats,
   SubscribeOptions,
   Subscription,
@@ -533,6 +534,20 @@ export class FileStore implements EventStore {
     const out: Record<string, true> = {};
     for (const e of this.#hot.readFrom(0, Number.MAX_SAFE_INTEGER)) out[e.stream] = true;
     return out;
+  }
+
+  async health(): Promise<StoreHealth> {
+    const problems = this.report.problems.map(
+      (p) => `${p.file}${p.offset !== undefined ? ` at ${p.offset}` : ''}: ${p.problem}`,
+    );
+    if (this.#sealError) problems.push(`sealing failed: ${(this.#sealError as Error).message}`);
+    return {
+      status: problems.length ? 'degraded' : 'ok',
+      problems,
+      lastSeq: this.lastSeq(),
+      sealBacklog: this.#toSeal.length,
+      metrics: this.metrics.snapshot(),
+    };
   }
 
   async verify(): Promise<VerifyReport> {

@@ -16,6 +16,7 @@ import type {
   AppendOptions,
   AppendResult,
   EventStore,
+  StoreHealth,
   StoreStats,
   SubscribeOptions,
   Subscription,
@@ -142,6 +143,16 @@ export class MemoryStore implements EventStore {
         sealedSegments: 0,
         indexBytes: 0,
       },
+    };
+  }
+
+  async health(): Promise<StoreHealth> {
+    return {
+      status: 'ok',
+      problems: [],
+      lastSeq: this.lastSeq(),
+      sealBacklog: 0,
+      metrics: this.metrics.snapshot(),
     };
   }
 

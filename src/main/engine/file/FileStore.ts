@@ -87,7 +87,7 @@ export class FileStore implements EventStore {
   readonly #hot = new MemoryIndex();
   readonly #signal = new ChangeSignal();
   readonly #cache: BlockCache;
-  readonly #worker = new SealWorkerClient();
+  readonly #worker = SealWorkerClient.shared;
   readonly #fds = new Map<number, { fd: number; name: string }>();
   readonly #sealed: SealedTier;
   readonly #sequencer: Sequencer;
@@ -615,7 +615,6 @@ export class FileStore implements EventStore {
     this.#closed = true;
     this.#signal.notify();
     await this.#active?.close();
-    await this.#worker.close();
     for (const f of this.#fds.values()) closeSync(f.fd);
     this.#fds.clear();
     this.#ix.close();

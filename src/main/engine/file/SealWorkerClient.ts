@@ -8,6 +8,8 @@ import type { SealJob, SealReply } from './sealWorker';
  * loaded through tsx; a bundled build ships `sealWorker.js` beside this module.
  */
 export class SealWorkerClient {
+  /** One worker serves every store of the process (starting a worker costs far more than a small seal). */
+  static readonly shared = new SealWorkerClient();
   #worker: Worker | undefined;
   #next = 1;
   readonly #pending = new Map<

@@ -16,17 +16,19 @@ export type SealReply =
   | { id: number; ok: true; name: string; lastSeq: number; ms: number }
   | { id: number; ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
 
-const indexes = new Map<string, SqliteIndex>();
-
 parentPort?.on('message', (job: SealJob) => {
   const t0 = performance.now();
   void (async () => {
     try {
       const paths = storePaths(job.root);
       const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
-      let ix = indexes.get(paths.db);
-      if (!ix) indexes.set(paths.db, (ix = new SqliteIndex(paths.db, false)));
-      ix.addSegment(out.segment, out.blob, out.counts);
+      // Opened per job: the worker is shared by every store of the process and holds no files between jobs.
+      const ix = new SqliteIndex(paths.db, false);
+      try {
+        ix.addSegment(out.segment, out.blob, out.counts);
+      } finally {
+        ix.close();
+      }
       parentPort!.postMessage({
         id: job.id,
         ok: true,
@@ -40,8 +42,4 @@ parentPort?.on('message', (job: SealJob) => {
       parentPort!.postMessage({ id: job.id, ok: false, error: e.toJSON() } satisfies SealReply);
     }
   })();
-});
-
-parentPort?.on('close', () => {
-  for (const ix of indexes.values()) ix.close();
 });

@@ -130,6 +130,8 @@ export interface ApiHealth {
   backend: 'memory' | 'file';
   readOnly: boolean;
   lastSeq: number;
+  /** Segments waiting to be sealed (file backend); a growing backlog means sealing cannot keep up. */
+  sealBacklog: number;
   /** Human-readable reasons when status is not ok. */
   problems: string[];
 }

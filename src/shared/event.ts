@@ -177,7 +177,7 @@ export function normaliseEvent(
   if (e.actor !== undefined) out.actor = e.actor;
   if (e.correlationId !== undefined) out.correlationId = e.correlationId;
   if (e.causationId !== undefined) out.causationId = e.causationId;
-  if (e.tags !== undefined) out.tags = e.tags;
+  if (e.tags !== undefined) out.tags = [...e.tags];
   if (e.schemaVersion !== undefined) out.schemaVersion = e.schemaVersion;
   if (e.meta !== undefined) out.meta = checkJson(e.meta, 'meta', where) as { [key: string]: JsonValue };
   return out;
@@ -185,41 +185,79 @@ export function normaliseEvent(
 
 const MAX_DEPTH = 512;
 
-/** Finds the first thing JSON cannot hold (NaN, functions, undefined, cycles, absurd nesting); path built only on failure. */
-function jsonProblem(v: unknown, depth: number): { path: string[]; why: string } | undefined {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
-  if (typeof v === 'number')
-    return Number.isFinite(v) ? undefined : { path: [], why: 'numbers must be finite' };
-  if (depth > MAX_DEPTH) return { path: [], why: `nested deeper than ${MAX_DEPTH} levels` };
+class JsonProblem {
+  constructor(
+    readonly path: string[],
+    readonly why: string,
+  ) {}
+}
+
+/**
+ * Copies a JSON value, refusing what JSON cannot hold (NaN, functions, undefined, Map/Date/class
+ * instances, cycles, absurd nesting). The store keeps the copy, so a caller mutating its input
+ * afterwards changes nothing stored. The failing path is built only on failure.
+ */
+function copyJson(v: unknown, depth: number): JsonValue {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') {
+    if (Number.isFinite(v)) return v;
+    throw new JsonProblem([], 'numbers must be finite');
+  }
+  if (depth > MAX_DEPTH) throw new JsonProblem([], `nested deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(v)) {
+    const out: JsonValue[] = new Array(v.length);
     for (let i = 0; i < v.length; i++) {
-      const p = jsonProblem(v[i], depth + 1);
-      if (p) return (p.path.unshift(String(i)), p);
+      try {
+        out[i] = copyJson(v[i], depth + 1);
+      } catch (e) {
+        if (e instanceof JsonProblem) e.path.unshift(String(i));
+        throw e;
+      }
     }
-    return undefined;
+    return out;
   }
   if (typeof v === 'object') {
     if (!isPlainObject(v))
-      return { path: [], why: `a ${(v as object).constructor?.name ?? 'non-plain'} object is not JSON` };
+      throw new JsonProblem([], `a ${(v as object).constructor?.name ?? 'non-plain'} object is not JSON`);
+    const out: { [k: string]: JsonValue } = {};
     for (const k in v) {
       if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-      const p = jsonProblem((v as Record<string, unknown>)[k], depth + 1);
-      if (p) return (p.path.unshift(k), p);
+      try {
+        // defineProperty, so a "__proto__" key stays a plain key of the copy.
+        const c = copyJson((v as Record<string, unknown>)[k], depth + 1);
+        if (k === '__proto__')
+          Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+        else out[k] = c;
+      } catch (e) {
+        if (e instanceof JsonProblem) e.path.unshift(k);
+        throw e;
+      }
     }
-    return undefined;
+    return out;
   }
-  return { path: [], why: `${typeof v} is not JSON` };
+  throw new JsonProblem([], `${typeof v} is not JSON`);
 }
 
 /** Rejects values JSON cannot hold, naming the path, e.g. `field data.items.0.price: numbers must be finite`. */
 function checkJson(v: unknown, root: string, where?: string): JsonValue {
-  const p = jsonProblem(v, 0);
-  if (!p) return v as JsonValue;
-  const field = [root, ...p.path].join('.');
-  throw new ChronoscopeError('INVALID_EVENT', `${where ? `${where}: ` : ''}field ${field}: ${p.why}`, {
-    field,
-    where,
-  });
+  try {
+    return copyJson(v, 0);
+  } catch (e) {
+    if (!(e instanceof JsonProblem)) throw e;
+    const field = [root, ...e.path].join('.');
+    throw new ChronoscopeError('INVALID_EVENT', `${where ? `${where}: ` : ''}field ${field}: ${e.why}`, {
+      field,
+      where,
+    });
+  }
+}
+
+/** A deep copy of a stored event, so readers can never change what the store holds. */
+export function copyEvent(e: StoredEvent): StoredEvent {
+  const out: StoredEvent = { ...e, data: copyJson(e.data, 0) };
+  if (e.tags) out.tags = [...e.tags];
+  if (e.meta) out.meta = copyJson(e.meta, 0) as { [key: string]: JsonValue };
+  return out;
 }
 
 const q = JSON.stringify;

@@ -1,5 +1,11 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
-import { parseStoredLine, serialiseEvent, type EventInput, type StoredEvent } from '../../../shared/event';
+import {
+  copyEvent,
+  parseStoredLine,
+  serialiseEvent,
+  type EventInput,
+  type StoredEvent,
+} from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import {
   decodeCursor,
@@ -213,7 +219,10 @@ export class FileStore implements EventStore {
 
   async append(events: EventInput[], options?: AppendOptions): Promise<AppendResult> {
     this.#assertWritable();
-    return this.metrics.time('append', async () => this.#queue.enqueue(validateBatch(events), options));
+    return this.metrics.time('append', async () => {
+      const r = await this.#queue.enqueue(validateBatch(events), options);
+      return { ...r, events: r.events.map(copyEvent) };
+    });
   }
 
   async #persist(events: StoredEvent[]): Promise<void> {
@@ -401,13 +410,16 @@ export class FileStore implements EventStore {
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
     this.#assertOpen();
-    return this.metrics.timeSync('getEvent', () => this.#byIdSync(id));
+    return this.metrics.timeSync('getEvent', () => {
+      const hot = this.#hot.getById(id);
+      return hot ? copyEvent(hot) : this.#sealed.getById(id);
+    });
   }
 
   async getBySeq(seq: number): Promise<StoredEvent | undefined> {
     this.#assertOpen();
     const hot = this.#hot.getBySeq(seq);
-    if (hot) return hot;
+    if (hot) return copyEvent(hot);
     return this.#sealed.getBySeq(seq);
   }
 
@@ -419,7 +431,10 @@ export class FileStore implements EventStore {
     this.#assertOpen();
     return this.metrics.timeSync('readStream', () => {
       const sealed = this.#sealed.stream(stream, fromVersion, toVersion);
-      const hot = this.#hot.stream(stream).filter((e) => e.version >= fromVersion && e.version <= toVersion);
+      const hot = this.#hot
+        .stream(stream)
+        .filter((e) => e.version >= fromVersion && e.version <= toVersion)
+        .map(copyEvent);
       return sealed.concat(hot);
     });
   }
@@ -441,7 +456,7 @@ export class FileStore implements EventStore {
       };
       const fromHot = (cur: number | undefined) => {
         const r = this.#hot.query(f, o.order, o.limit - events.length, cur);
-        events.push(...r.events);
+        events.push(...r.events.map(copyEvent));
         plan = plan
           ? { ...plan, scanned: plan.scanned + r.plan.scanned }
           : { ...r.plan, index: `hot:${r.plan.index}` };
@@ -470,7 +485,11 @@ export class FileStore implements EventStore {
     const out: StoredEvent[] = [];
     if (fromSeq <= this.#ix.lastIndexedSeq()) out.push(...this.#sealed.readFrom(fromSeq, limit));
     if (out.length < limit)
-      out.push(...this.#hot.readFrom(Math.max(fromSeq, this.#ix.lastIndexedSeq() + 1), limit - out.length));
+      out.push(
+        ...this.#hot
+          .readFrom(Math.max(fromSeq, this.#ix.lastIndexedSeq() + 1), limit - out.length)
+          .map(copyEvent),
+      );
     return out;
   }
 

@@ -18,6 +18,24 @@ export interface SegmentRecord {
   sealedAt: string;
 }
 
+/**
+ * Key text is stored as UTF-16LE blobs: lossless for any JS string (even lone surrogates, which
+ * UTF-8 text would mangle), and every string with a given prefix sorts into one blob range.
+ */
+const toKey = (s: string): Buffer => Buffer.from(s, 'utf16le');
+const fromKey = (b: Buffer): string => b.toString('utf16le');
+/** The smallest blob greater than every blob starting with `b` (or an all-0xFF sentinel). */
+function successor(b: Buffer): Buffer {
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      const out = Buffer.from(b.subarray(0, i + 1));
+      out[i] = b[i]! + 1;
+      return out;
+    }
+  }
+  return Buffer.alloc(b.length + 1, 0xff);
+}
+
 /** Per-segment counts of streams, types and tenants, merged into `keys` at seal. */
 export type KeyCounts = { kind: number; value: string; n: number }[];
 
@@ -88,12 +106,12 @@ export class SqliteIndex {
       .all(KEY_KIND.type, KEY_KIND.tenant) as {
       kind: number;
       hash: number;
-      value: string;
+      value: Buffer;
       count: number;
     }[];
     for (const r of rows)
       (r.kind === KEY_KIND.type ? this.#typeCounts : this.#tenantCounts).set(r.hash, {
-        value: r.value,
+        value: fromKey(r.value),
         count: r.count,
       });
     const r = this.db
@@ -129,7 +147,7 @@ export class SqliteIndex {
     const tx = this.db.transaction(() => {
       const id = Number(insSeg.run(seg).lastInsertRowid);
       insBlob.run(id, blob);
-      for (const c of counts) upKey.run(c.kind, keyHash(c.value), c.value, c.n);
+      for (const c of counts) upKey.run(c.kind, keyHash(c.value), toKey(c.value), c.n);
       return id;
     });
     const id = tx.immediate();
@@ -172,16 +190,16 @@ export class SqliteIndex {
     if (prefix === undefined) {
       return (
         this.db.prepare(`SELECT value FROM keys WHERE kind = ? LIMIT ?`).all(KEY_KIND.stream, limit) as {
-          value: string;
+          value: Buffer;
         }[]
-      ).map((r) => r.value);
+      ).map((r) => fromKey(r.value));
     }
     const rows = this.db
       .prepare(
         `SELECT value FROM keys INDEXED BY keys_value WHERE kind = ? AND value >= ? AND value < ? LIMIT ?`,
       )
-      .all(KEY_KIND.stream, prefix, `${prefix}\u{10ffff}`, limit) as { value: string }[];
-    return rows.map((r) => r.value).filter((v) => v.startsWith(prefix));
+      .all(KEY_KIND.stream, toKey(prefix), successor(toKey(prefix)), limit) as { value: Buffer }[];
+    return rows.map((r) => fromKey(r.value)).filter((v) => v.startsWith(prefix));
   }
   streamCount(): number {
     return (

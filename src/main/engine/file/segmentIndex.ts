@@ -8,6 +8,8 @@ export const KINDS = ['id', 'stream', 'type', 'tenant', 'actor', 'correlation', 
 export type Kind = (typeof KINDS)[number];
 
 const FORMAT = 1;
+/** Coarse times are whole seconds in a Uint32 from the segment's first time. */
+const MAX_COARSE_SPAN = 0xffffffff * 1000;
 type Ords = Uint16Array | Uint32Array;
 
 /** Sorted (hash → ordinals) of one kind in one segment; grouped for few keys, pairs for many. */
@@ -97,6 +99,8 @@ export class SegmentIndex {
 
   /** Coarse time test: never false for an event inside [lo, hi); may be true for one just outside. */
   mayBeInTime(ord: number, lo: number, hi: number): boolean {
+    // A segment spanning more than ~136 years (a placeholder time) has no coarse times: check every event.
+    if (this.maxTime - this.minTime > MAX_COARSE_SPAN) return true;
     const t = this.minTime + this.#secs[ord]! * 1000;
     return t + 1000 > lo && t < hi;
   }
@@ -132,7 +136,7 @@ export class SegmentIndex {
     records.forEach((r, i) => {
       uoff[i] = r.uoff;
       crc[i] = r.crc;
-      secs[i] = Math.floor((times[i]! - minTime) / 1000);
+      secs[i] = maxTime - minTime > MAX_COARSE_SPAN ? 0 : Math.floor((times[i]! - minTime) / 1000);
     });
     uoff[n] = totalU;
     parts.push(['uoff', uoff], ['crc', crc], ['secs', secs]);

@@ -30,7 +30,7 @@ export function createSchema(db: Database.Database): void {
     CREATE TABLE IF NOT EXISTS keys (
       kind INTEGER NOT NULL,
       hash INTEGER NOT NULL,
-      value TEXT NOT NULL,
+      value BLOB NOT NULL,
       count INTEGER NOT NULL,
       PRIMARY KEY (kind, hash)
     ) WITHOUT ROWID;

@@ -1,4 +1,4 @@
-import { normaliseEvent, type EventInput, type StoredEvent } from '../../../shared/event';
+import { copyEvent, normaliseEvent, type EventInput, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
 import {
   decodeCursor,
@@ -59,18 +59,23 @@ export class MemoryStore implements EventStore {
     this.#open();
     return this.metrics.time('append', async () => {
       const norm = validateBatch(events);
-      return this.#queue.enqueue(norm, options);
+      const r = await this.#queue.enqueue(norm, options);
+      return { ...r, events: r.events.map(copyEvent) };
     });
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
     this.#open();
-    return this.metrics.timeSync('getEvent', () => this.#index.getById(id));
+    return this.metrics.timeSync('getEvent', () => {
+      const e = this.#index.getById(id);
+      return e && copyEvent(e);
+    });
   }
 
   async getBySeq(seq: number): Promise<StoredEvent | undefined> {
     this.#open();
-    return this.#index.getBySeq(seq);
+    const e = this.#index.getBySeq(seq);
+    return e && copyEvent(e);
   }
 
   async readStream(
@@ -80,7 +85,10 @@ export class MemoryStore implements EventStore {
   ): Promise<StoredEvent[]> {
     this.#open();
     return this.metrics.timeSync('readStream', () =>
-      this.#index.stream(stream).filter((e) => e.version >= fromVersion && e.version <= toVersion),
+      this.#index
+        .stream(stream)
+        .filter((e) => e.version >= fromVersion && e.version <= toVersion)
+        .map(copyEvent),
     );
   }
 
@@ -91,6 +99,7 @@ export class MemoryStore implements EventStore {
     return this.metrics.timeSync('query', () => {
       const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor, o.order);
       const r = this.#index.query(f, o.order, o.limit, after);
+      r.events = r.events.map(copyEvent);
       this.metrics.count(`index.${r.plan.index}`);
       const last = r.events[r.events.length - 1];
       return {
@@ -103,7 +112,7 @@ export class MemoryStore implements EventStore {
 
   async readAll(fromSeq = 1, limit = 1000): Promise<StoredEvent[]> {
     this.#open();
-    return this.#index.readFrom(fromSeq, limit);
+    return this.#index.readFrom(fromSeq, limit).map(copyEvent);
   }
 
   subscribe(options?: SubscribeOptions): Subscription {

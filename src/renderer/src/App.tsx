@@ -1,0 +1,40 @@
+import { useEffect } from 'react';
+import { DetailPane } from './components/DetailPane';
+import { ErrorBanner } from './components/ErrorBanner';
+import { EventList } from './components/EventList';
+import { FilterBar } from './components/FilterBar';
+import { StatsHeader } from './components/StatsHeader';
+import { useKeyboard } from './components/useKeyboard';
+import { useBrowser } from './state/useBrowser';
+
+const STATS_REFRESH_MS = 10_000;
+
+/** The event browser: header, filter bar, the windowed list and the detail pane. */
+export function App() {
+  const detailOpen = useBrowser((s) => s.detail !== null);
+  useKeyboard();
+
+  useEffect(() => {
+    const s = useBrowser.getState();
+    void s.init();
+    const onPop = () => useBrowser.getState().reloadFromUrl();
+    window.addEventListener('popstate', onPop);
+    const timer = setInterval(() => void useBrowser.getState().refreshStats(), STATS_REFRESH_MS);
+    return () => {
+      window.removeEventListener('popstate', onPop);
+      clearInterval(timer);
+    };
+  }, []);
+
+  return (
+    <div className="app">
+      <StatsHeader />
+      <FilterBar />
+      <ErrorBanner />
+      <main className={detailOpen ? 'content with-detail' : 'content'}>
+        <EventList />
+        {detailOpen && <DetailPane />}
+      </main>
+    </div>
+  );
+}

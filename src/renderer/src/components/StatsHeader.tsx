@@ -1,0 +1,48 @@
+import { formatBytes, formatCount, formatTime } from '../format';
+import { useBrowser } from '../state/useBrowser';
+
+/** What store this is and how big: events, streams, storage, newest event. */
+export function StatsHeader() {
+  const stats = useBrowser((s) => s.stats);
+  const storage = stats
+    ? stats.storage.activeSegmentBytes + stats.storage.sealedSegmentBytes + stats.storage.indexBytes
+    : 0;
+  return (
+    <header className="header">
+      <div className="brand">
+        <span className="logo" aria-hidden="true">
+          ◴
+        </span>
+        Chronoscope
+      </div>
+      {stats && (
+        <dl className="stats" data-testid="stats">
+          <div>
+            <dt>store</dt>
+            <dd title={stats.path}>
+              {stats.backend}
+              {stats.readOnly ? ' · read-only' : ''}
+              {stats.path ? ` · ${stats.path.split(/[\\/]/).filter(Boolean).slice(-2).join('/')}` : ''}
+            </dd>
+          </div>
+          <div>
+            <dt>events</dt>
+            <dd data-testid="stat-events">{formatCount(stats.events)}</dd>
+          </div>
+          <div>
+            <dt>streams</dt>
+            <dd>{formatCount(stats.streams)}</dd>
+          </div>
+          <div>
+            <dt>storage</dt>
+            <dd>{formatBytes(storage)}</dd>
+          </div>
+          <div>
+            <dt>latest</dt>
+            <dd>{formatTime(stats.lastTime) || '—'}</dd>
+          </div>
+        </dl>
+      )}
+    </header>
+  );
+}

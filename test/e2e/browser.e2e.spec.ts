@@ -1,0 +1,184 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDemoStore } from '../../src/main/engine/demo/createDemoStore';
+import { FileStore } from '../../src/main/engine/file/FileStore';
+import { startWebHost, type WebHost } from '../../src/main/host/web';
+
+const root = join(import.meta.dirname, '..', '..');
+const shots = join(root, 'test-results');
+const XSS_SCRIPT = '<script>window.__pwned = "script"</script>';
+const XSS_IMG = '<img src=x onerror="window.__pwned = \'img\'">';
+
+describe('event browser in Chromium', () => {
+  let dir: string;
+  let store: FileStore;
+  let host: WebHost;
+  let browser: Browser;
+  let page: Page;
+  let commonType: string;
+  const dialogs: string[] = [];
+
+  const rows = () => page.locator('.scroller .row[data-seq]');
+  const selectedSeq = async () => Number(await page.locator('.row.selected').getAttribute('data-seq'));
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'chronoscope-e2e-'));
+    await createDemoStore(join(dir, 'store'), { events: 3000 });
+    store = await FileStore.open(join(dir, 'store'), {});
+    await store.append([
+      {
+        stream: 'Probe-1',
+        type: 'XssProbe',
+        actor: '<b>mallory</b>',
+        data: { note: XSS_SCRIPT, html: XSS_IMG },
+      },
+    ]);
+    const stats = await store.stats();
+    commonType = Object.entries(stats.types).sort((a, b) => b[1] - a[1])[1]![0];
+    host = await startWebHost({ store, rendererDir: join(root, 'out', 'renderer'), log: () => {} });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('pageerror', (e) => dialogs.push(`pageerror: ${e.message}`));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await host?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens with the token, drops it from the URL and lists events', async () => {
+    await page.goto(host.url);
+    expect(page.url()).not.toContain('token=');
+    await expect.poll(() => rows().count()).toBeGreaterThan(10);
+    expect(await page.getByTestId('stat-events').textContent()).toBe('3,001');
+    expect(await rows().first().getAttribute('data-seq')).toBe('1');
+    await page.screenshot({ path: join(shots, 'e2e-list.png') });
+  });
+
+  it('scrolls far into the store and fetches that window', async () => {
+    await page.getByTestId('event-list').evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+    await expect
+      .poll(async () => Number(await rows().first().getAttribute('data-seq')))
+      .toBeGreaterThan(1000);
+    await page.getByTestId('event-list').evaluate((el) => (el.scrollTop = 0));
+    await expect.poll(() => rows().first().getAttribute('data-seq')).toBe('1');
+  });
+
+  it('narrows the list when filtering by type, and keeps the filter in the URL across a reload', async () => {
+    await page.locator('#filter-type').fill(commonType);
+    await page.locator('#filter-type').press('Enter');
+    await expect.poll(() => page.url()).toContain(`type=${commonType}`);
+    const allOfType = async () => {
+      const types = await page.locator('.scroller .row[data-seq] .cell:nth-child(3)').allTextContents();
+      return types.length > 0 && types.every((t) => t === commonType);
+    };
+    await expect.poll(allOfType).toBe(true);
+    await page.reload();
+    expect(await page.locator('#filter-type').inputValue()).toBe(commonType);
+    await expect.poll(allOfType).toBe(true);
+    await page.screenshot({ path: join(shots, 'e2e-filtered.png') });
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.url()).not.toContain('type=');
+  });
+
+  it('filters on a value when its cell is clicked', async () => {
+    await expect.poll(() => rows().count()).toBeGreaterThan(10);
+    const stream = (await rows().nth(3).locator('.chip').nth(1).textContent())!;
+    await rows().nth(3).locator('.chip').nth(1).click();
+    await expect.poll(() => page.locator('#filter-stream').inputValue()).toBe(stream);
+    const streams = async () =>
+      new Set(await page.locator('.scroller .row[data-seq] .cell:nth-child(4)').allTextContents());
+    await expect.poll(async () => [...(await streams())]).toEqual([stream]);
+    await page.getByRole('button', { name: 'Clear' }).click();
+  });
+
+  it('opens the detail of a clicked row, and moves with j/k, Enter and Esc', async () => {
+    await expect.poll(() => rows().count()).toBeGreaterThan(10);
+    await rows().nth(2).locator('.cell.seq').click();
+    await expect.poll(() => page.getByTestId('detail').isVisible()).toBe(true);
+    const seq = await selectedSeq();
+    expect(await page.getByTestId('detail-json').textContent()).toContain(`"seq": ${seq}`);
+    await page.screenshot({ path: join(shots, 'e2e-detail.png') });
+
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('detail').count()).toBe(0);
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    expect(await selectedSeq()).toBe(seq + 2);
+    await page.keyboard.press('k');
+    expect(await selectedSeq()).toBe(seq + 1);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('detail-json').textContent()).toContain(`"seq": ${seq + 1}`);
+    await page.keyboard.press('j');
+    await expect.poll(() => page.getByTestId('detail-json').textContent()).toContain(`"seq": ${seq + 2}`);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('/');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('filter-q');
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows the correlation/causation chain of an event', async () => {
+    await page.locator('#filter-correlation').fill('');
+    const withCorrelation = await store.query({ types: [commonType] }, { limit: 50 });
+    const e = withCorrelation.events.find((x) => x.correlationId)!;
+    expect(e).toBeDefined();
+    await page.goto(`http://127.0.0.1:${host.port}/?stream=${encodeURIComponent(e.stream)}`);
+    await page.locator(`.row[data-seq="${e.seq}"] .cell.seq`).click();
+    await page.getByRole('button', { name: 'Show chain' }).click();
+    await expect.poll(() => page.getByTestId('chain').isVisible()).toBe(true);
+    expect(await page.getByTestId('chain').textContent()).toContain(`#${e.seq}`);
+    await page.screenshot({ path: join(shots, 'e2e-chain.png') });
+    await page.keyboard.press('Escape');
+  });
+
+  it('renders hostile event content as text: no script runs, no image element appears', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/?type=XssProbe`);
+    await expect.poll(() => rows().count()).toBe(1);
+    expect(await rows().first().textContent()).toContain('<b>mallory</b>');
+    await rows().first().locator('.cell.seq').click();
+    const json = (await page.getByTestId('detail-json').textContent())!;
+    expect(json).toContain('<script>window.__pwned');
+    expect(json).toContain('<img src=x onerror=');
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('#root script, #root b').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    expect(dialogs).toEqual([]);
+    await page.screenshot({ path: join(shots, 'e2e-xss.png') });
+  });
+
+  it('follows new events with the live tail', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/?type=TailProbe`);
+    await expect.poll(() => page.locator('.empty').isVisible()).toBe(true);
+    await page.getByLabel('Live tail').check();
+    await new Promise((r) => setTimeout(r, 300));
+    const { lastSeq } = await store.append([
+      { stream: 'Tail-1', type: 'TailProbe', data: { n: 1 } },
+      { stream: 'Tail-1', type: 'TailProbe', data: { n: 2 } },
+    ]);
+    await expect.poll(() => rows().count()).toBe(2);
+    expect(await rows().last().getAttribute('data-seq')).toBe(String(lastSeq));
+    await page.screenshot({ path: join(shots, 'e2e-tail.png') });
+    await page.getByLabel('Live tail').uncheck();
+  });
+});

@@ -1,0 +1,226 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { API_METHODS, type ApiMethod, type ApiResult } from '../../src/shared/api';
+import { IPC_CHANNEL } from '../../src/shared/ipc';
+import { createApi, type Api } from '../../src/main/api/handlers';
+import { bindIpc } from '../../src/main/api/bindIpc';
+import { FileStore } from '../../src/main/engine/file/FileStore';
+import { MemoryStore } from '../../src/main/engine/memory/MemoryStore';
+import type { EventStore } from '../../src/main/engine/types';
+
+function expectError(r: ApiResult<unknown>, code: string): { message: string; details?: unknown } {
+  if (r.ok) throw new Error(`expected ${code}, got ok: ${JSON.stringify(r.value).slice(0, 200)}`);
+  expect(r.error.code).toBe(code);
+  return r.error;
+}
+function value<T>(r: ApiResult<T>): T {
+  if (!r.ok) throw new Error(`expected ok, got ${r.error.code}: ${r.error.message}`);
+  return r.value;
+}
+
+/** One bad input per method: each must come back as INVALID_ARGUMENT naming the field. */
+const badInputs: Record<ApiMethod, unknown[]> = {
+  stats: [{ extra: 1 }, 'nope', [1]],
+  query: [
+    { filter: { types: 'Order' } },
+    { filter: { bogus: 1 } },
+    { options: { limit: 0 } },
+    { options: { limit: 1e9 } },
+    { filter: { since: 'yesterday' } },
+    { filter: { where: [{ path: 'x', op: 'like' }] } },
+  ],
+  getEvent: [{}, { id: 'a', seq: 1 }, { seq: 0 }, { seq: 1.5 }, { id: 5 }],
+  readStream: [{}, { stream: '' }, { stream: 's', fromVersion: 0 }, { stream: 's', limit: 100_000 }],
+  chain: [{}, { id: '' }, { id: 'a', seq: 2 }, { seq: -1 }],
+  metrics: [{ x: 1 }],
+  health: [{ x: 1 }],
+  verify: [{ deep: true }],
+  append: [{}, { events: [] }, { events: 'x' }, { events: [{ stream: 's' }] }, { events: [{ type: 't' }] }],
+};
+
+function suite(name: string, open: () => Promise<{ store: EventStore; cleanup(): Promise<void> }>): void {
+  describe(`API over ${name}`, () => {
+    let store: EventStore;
+    let cleanup: () => Promise<void>;
+    let api: Api;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+      api = createApi(store);
+    });
+    afterEach(async () => cleanup());
+
+    it.each(API_METHODS)('%s rejects every malformed input with INVALID_ARGUMENT', async (method) => {
+      expect(badInputs[method].length).toBeGreaterThan(0);
+      for (const bad of badInputs[method]) {
+        const err = expectError(await api.dispatch(method, bad), 'INVALID_ARGUMENT');
+        expect(err.message).toMatch(/params/);
+      }
+    });
+
+    it('rejects unknown and prototype method names without reaching a handler', async () => {
+      for (const m of ['nope', '__proto__', 'constructor', 'toString', 42, null])
+        expectError(await api.dispatch(m, {}), 'INVALID_ARGUMENT');
+    });
+
+    it('appends, queries by filter and pages by cursor', async () => {
+      const events = Array.from({ length: 25 }, (_, i) => ({
+        stream: `Order-${i % 5}`,
+        type: i % 2 ? 'OrderPaid' : 'OrderPlaced',
+        data: { n: i },
+        actor: 'alice',
+      }));
+      const appended = value(await api.call('append', { events }));
+      expect(appended.appended).toBe(25);
+      expect(appended.lastSeq).toBe(25);
+
+      const first = value(
+        await api.call('query', { filter: { types: ['OrderPaid'] }, options: { limit: 5 } }),
+      );
+      expect(first.events.map((e) => e.seq)).toEqual([2, 4, 6, 8, 10]);
+      expect(first.nextCursor).toBeDefined();
+      const second = value(
+        await api.call('query', {
+          filter: { types: ['OrderPaid'] },
+          options: { limit: 5, cursor: first.nextCursor },
+        }),
+      );
+      expect(second.events[0]!.seq).toBe(12);
+
+      const where = value(
+        await api.call('query', { filter: { where: [{ path: 'n', op: 'gte', value: 20 }] } }),
+      );
+      expect(where.events.map((e) => e.seq)).toEqual([21, 22, 23, 24, 25]);
+    });
+
+    it('gets an event by id or seq and reports NOT_FOUND for a missing one', async () => {
+      const { events } = value(await api.call('append', { events: [{ stream: 's', type: 't', data: {} }] }));
+      const byId = value(await api.call('getEvent', { id: events[0]!.id }));
+      expect(byId.seq).toBe(1);
+      expect(value(await api.call('getEvent', { seq: 1 })).id).toBe(events[0]!.id);
+      expectError(await api.call('getEvent', { seq: 99 }), 'NOT_FOUND');
+      expectError(await api.call('getEvent', { id: 'missing' }), 'NOT_FOUND');
+    });
+
+    it('reads a stream in pages and says whether more follow', async () => {
+      const events = Array.from({ length: 7 }, () => ({ stream: 'Cart-1', type: 'ItemAdded' }));
+      value(await api.call('append', { events }));
+      const p1 = value(await api.call('readStream', { stream: 'Cart-1', limit: 3 }));
+      expect(p1.events.map((e) => e.version)).toEqual([1, 2, 3]);
+      expect(p1.hasMore).toBe(true);
+      const p3 = value(await api.call('readStream', { stream: 'Cart-1', fromVersion: 7, limit: 3 }));
+      expect(p3.events.map((e) => e.version)).toEqual([7]);
+      expect(p3.hasMore).toBe(false);
+      const bounded = value(await api.call('readStream', { stream: 'Cart-1', toVersion: 2 }));
+      expect(bounded).toMatchObject({ hasMore: false });
+      expect(bounded.events).toHaveLength(2);
+    });
+
+    it('builds the correlation and causation chain of an event', async () => {
+      const ids = ['e-root', 'e-mid', 'e-leaf', 'e-other'];
+      value(
+        await api.call('append', {
+          events: [
+            { id: ids[0], stream: 'A', type: 'Started', correlationId: 'c1' },
+            { id: 'noise', stream: 'Z', type: 'Noise', correlationId: 'c2' },
+            { id: ids[1], stream: 'B', type: 'Reacted', correlationId: 'c1', causationId: ids[0] },
+            { id: ids[2], stream: 'C', type: 'Finished', correlationId: 'c1', causationId: ids[1] },
+            { id: ids[3], stream: 'D', type: 'Orphan', correlationId: 'c3', causationId: 'gone' },
+          ],
+        }),
+      );
+      const chain = value(await api.call('chain', { id: 'e-leaf' }));
+      expect(chain.correlated.map((e) => e.id)).toEqual(['e-root', 'e-mid', 'e-leaf']);
+      expect(chain.ancestors.map((e) => e.id)).toEqual(['e-mid', 'e-root']);
+      expect(chain.truncated).toBe(false);
+      const mid = value(await api.call('chain', { seq: 3 }));
+      expect(mid.children.map((e) => e.id)).toEqual(['e-leaf']);
+      const orphan = value(await api.call('chain', { id: 'e-other' }));
+      expect(orphan.missingCause).toBe('gone');
+      expectError(await api.call('chain', { id: 'nope' }), 'NOT_FOUND');
+    });
+
+    it('reports stats, metrics and health', async () => {
+      value(await api.call('append', { events: [{ stream: 's', type: 't' }] }));
+      const stats = value(await api.call('stats', {}));
+      expect(stats).toMatchObject({ backend: name, events: 1, streams: 1, lastSeq: 1 });
+      const metrics = value(await api.call('metrics', {}));
+      expect(metrics.backend).toBe(name);
+      expect(metrics.latency.append?.count).toBeGreaterThan(0);
+      expect(metrics.storage).toEqual(stats.storage);
+      expect(value(await api.call('health', {}))).toMatchObject({ status: 'ok', lastSeq: 1, problems: [] });
+      expect(value(await api.call('verify', {}))).toMatchObject({ ok: true, issues: [] });
+    });
+
+    it('passes engine errors through as typed codes', async () => {
+      value(await api.call('append', { events: [{ stream: 'S', type: 't' }] }));
+      expectError(
+        await api.call('append', { events: [{ stream: 'S', type: 't' }], expectedVersion: 0 }),
+        'CONCURRENCY_CONFLICT',
+      );
+      expectError(await api.call('query', { options: { cursor: '!!' } }), 'INVALID_ARGUMENT');
+    });
+
+    it('reports a closed store as CLOSED, and health says closed', async () => {
+      await store.close();
+      expectError(await api.call('query', {}), 'CLOSED');
+      expect(value(await api.call('health', {})).status).toBe('closed');
+    });
+  });
+}
+
+suite('memory', async () => {
+  const store = new MemoryStore();
+  return { store, cleanup: () => store.close() };
+});
+
+suite('file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'chronoscope-api-'));
+  const store = await FileStore.open(dir, {});
+  return {
+    store,
+    cleanup: async () => {
+      await store.close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('API error hygiene and IPC binding', () => {
+  it('turns an unexpected exception into INTERNAL without leaking its message or stack', async () => {
+    const store = new MemoryStore();
+    const seen: unknown[] = [];
+    const api = createApi(store, { onInternalError: (e) => seen.push(e) });
+    store.stats = async () => {
+      throw new TypeError('secret /home/user/path at line 7');
+    };
+    const err = expectError(await api.call('stats', {}), 'INTERNAL');
+    expect(err.message).not.toMatch(/secret|\/home|line 7/);
+    expect(JSON.stringify(err)).not.toMatch(/at .*:\d+/);
+    expect(seen).toHaveLength(1);
+    await store.close();
+  });
+
+  it('serves dispatch on one IPC channel and validates what arrives over it', async () => {
+    const store = new MemoryStore();
+    const api = createApi(store);
+    const handlers = new Map<string, (e: unknown, ...a: unknown[]) => unknown>();
+    const unbind = bindIpc(
+      { handle: (c, l) => handlers.set(c, l), removeHandler: (c) => handlers.delete(c) },
+      api,
+    );
+    const listener = handlers.get(IPC_CHANNEL)!;
+    const ok = (await listener({}, { method: 'stats', params: {} })) as ApiResult<{ events: number }>;
+    expect(value(ok).events).toBe(0);
+    expectError((await listener({}, 'garbage')) as ApiResult<unknown>, 'INVALID_ARGUMENT');
+    expectError(
+      (await listener({}, { method: 'query', params: { filter: { x: 1 } } })) as ApiResult<unknown>,
+      'INVALID_ARGUMENT',
+    );
+    unbind();
+    expect(handlers.size).toBe(0);
+    await store.close();
+  });
+});

@@ -432,6 +432,27 @@ program
   });
 
 program
+  .command('serve')
+  .argument('[store]', 'store folder')
+  .option('-p, --port <n>', 'port on 127.0.0.1 (default: a free one)', '0')
+  .option('--read-only', 'open the store read-only (another process may be writing)')
+  .description('serve the app and the JSON API on 127.0.0.1 with a per-run token')
+  .action(async (path: string | undefined, o: { port: string; readOnly?: boolean }) => {
+    const { serve, DEFAULT_RENDERER_DIR } = await import('./host/serve');
+    if (!existsSync(join(DEFAULT_RENDERER_DIR, 'index.html'))) {
+      process.stderr.write(`note: the app is not built yet (run \`npm run build\`); the API still works\n`);
+    }
+    const g = program.opts<GlobalOpts>();
+    const s = await serve({ storePath: path, port: Number(o.port), readOnly: o.readOnly, configPath: g.config });
+    process.stdout.write(`Chronoscope is serving ${path ?? 'the configured store'} at\n  ${s.url}\n(the token in the URL is this run's key; Ctrl-C stops)\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await s.close();
+  });
+
+program
   .command('schema')
   .description('print the JSON Schema of chronoscope.config.json')
   .action(() => {

@@ -179,6 +179,33 @@ describe('chronoscope CLI', () => {
     child.kill('SIGTERM');
   });
 
+  it('serve answers the API on 127.0.0.1 only with the printed token', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn('node', [BIN, 'serve', demo, '--read-only']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      for (let i = 0; i < 200 && !/token=/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+      const url = new URL(/http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(out)![0]);
+      const token = url.searchParams.get('token')!;
+      const call = (auth?: string) =>
+        fetch(`${url.origin}/api/stats`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+          body: '{}',
+        });
+      expect((await call()).status).toBe(401);
+      expect((await call('wrong')).status).toBe(401);
+      const ok = await call(token);
+      expect(ok.status).toBe(200);
+      const body = await ok.json();
+      expect(body.ok).toBe(true);
+      expect(body.value.events).toBeGreaterThan(5900);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('schema prints a JSON Schema describing the config keys', async () => {
     const r = await cli(['schema']);
     const s = JSON.parse(r.stdout);

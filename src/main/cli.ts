@@ -443,8 +443,15 @@ program
       process.stderr.write(`note: the app is not built yet (run \`npm run build\`); the API still works\n`);
     }
     const g = program.opts<GlobalOpts>();
-    const s = await serve({ storePath: path, port: Number(o.port), readOnly: o.readOnly, configPath: g.config });
-    process.stdout.write(`Chronoscope is serving ${path ?? 'the configured store'} at\n  ${s.url}\n(the token in the URL is this run's key; Ctrl-C stops)\n`);
+    const s = await serve({
+      storePath: path,
+      port: Number(o.port),
+      readOnly: o.readOnly,
+      configPath: g.config,
+    });
+    process.stdout.write(
+      `Chronoscope is serving ${path ?? 'the configured store'} at\n  ${s.url}\n(the token in the URL is this run's key; Ctrl-C stops)\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -80,7 +80,8 @@ export function isIsoTime(s: string): boolean {
   const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
   // Date.parse rolls impossible dates over (Feb 30 → Mar 2); a log with one is wrong, so refuse it.
   if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || sec! > 59) return false;
-  if (d! > new Date(Date.UTC(y!, mo!, 0)).getUTCDate()) return false;
+  const leap = y! % 4 === 0 && (y! % 100 !== 0 || y! % 400 === 0);
+  if (d! > (mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo!) ? 30 : 31)) return false;
   return !Number.isNaN(Date.parse(s));
 }
 

@@ -191,14 +191,17 @@ describe('chronoscope CLI', () => {
       const call = (auth?: string) =>
         fetch(`${url.origin}/api/stats`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+          },
           body: '{}',
         });
       expect((await call()).status).toBe(401);
       expect((await call('wrong')).status).toBe(401);
       const ok = await call(token);
       expect(ok.status).toBe(200);
-      const body = await ok.json();
+      const body = (await ok.json()) as { ok: boolean; value: { events: number } };
       expect(body.ok).toBe(true);
       expect(body.value.events).toBeGreaterThan(5900);
     } finally {

@@ -571,8 +571,12 @@ export class FileStore implements EventStore {
 
   async verify(): Promise<VerifyReport> {
     this.#assertOpen();
-    await this.#queue.idle();
-    return verifyStore(this.#paths, this.#ix, this.#sealed, this.report);
+    if (this.readOnly) return verifyStore(this.#paths, this.#ix, this.#sealed, this.report);
+    // Alone, with no seal in flight: a half-finished seal would look like a gap or a stray file.
+    return this.#queue.exclusive(async () => {
+      while (this.#sealing) await this.#sealing;
+      return verifyStore(this.#paths, this.#ix, this.#sealed, this.report);
+    });
   }
 
   /**

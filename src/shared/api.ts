@@ -1,3 +1,4 @@
+import type { LatencySummary, OpenReport, StoreStats, VerifyReport } from './storeTypes';
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
 import { eventInputSchema, type StoredEvent } from './event';
@@ -58,64 +59,13 @@ export const apiParamSchemas = {
 
 type Schemas = typeof apiParamSchemas;
 
-/** Store statistics as the API reports them (mirrors the engine's StoreStats). */
-export interface ApiStats {
-  backend: 'memory' | 'file';
-  path?: string;
-  readOnly: boolean;
-  events: number;
-  streams: number;
-  firstSeq: number;
-  lastSeq: number;
-  firstTime?: string;
-  lastTime?: string;
-  types: Record<string, number>;
-  tenants: Record<string, number>;
-  storage: {
-    hotBytes: number;
-    hotEvents: number;
-    activeSegmentBytes: number;
-    sealedSegmentBytes: number;
-    sealedSegments: number;
-    indexBytes: number;
-  };
-}
+export type ApiStats = StoreStats;
 
-/** One verify finding: which file, where, what is wrong. */
-export interface ApiVerifyIssue {
-  file: string;
-  offset?: number;
-  seq?: number;
-  problem: string;
-}
-export interface ApiVerifyReport {
-  ok: boolean;
-  checkedEvents: number;
-  checkedSegments: number;
-  issues: ApiVerifyIssue[];
-}
+export type ApiVerifyReport = VerifyReport;
 
-/** Latency summary of one operation, in milliseconds. */
-export interface ApiLatency {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
+export type ApiLatency = LatencySummary;
 
-/** What recovery did when the store was opened (file backend only). */
-export interface ApiOpenReport {
-  tornTailBytes: number;
-  tornTailFile?: string;
-  removedTmp: string[];
-  indexedSegments: string[];
-  removedSealedPlain: string[];
-  rebuiltIndex: boolean;
-  rebuildReason?: string;
-  problems: { file: string; offset?: number; problem: string }[];
-}
+export type ApiOpenReport = OpenReport;
 
 export interface ApiMetrics {
   backend: 'memory' | 'file';

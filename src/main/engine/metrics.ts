@@ -1,3 +1,5 @@
+import type { LatencySummary, MetricsSnapshot } from '../../shared/storeTypes';
+
 /**
  * Latency histogram with logarithmic buckets (about 4 % wide, from 1 µs to ~1 h): constant
  * memory and O(1) recording, so it can sit on every operation's hot path.
@@ -35,7 +37,7 @@ export class LatencyHistogram {
     return this.max;
   }
 
-  summary(): { count: number; p50: number; p95: number; p99: number; max: number; mean: number } {
+  summary(): LatencySummary {
     return {
       count: this.count,
       p50: this.quantile(0.5),
@@ -47,10 +49,7 @@ export class LatencyHistogram {
   }
 }
 
-export interface MetricsSnapshot {
-  latency: Record<string, ReturnType<LatencyHistogram['summary']>>;
-  counters: Record<string, number>;
-}
+export type { MetricsSnapshot } from '../../shared/storeTypes';
 
 /** Per-operation latency histograms and named counters (index use, errors, quarantined lines). */
 export class Metrics {

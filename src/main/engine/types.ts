@@ -1,5 +1,8 @@
 import type { EventInput, StoredEvent } from '../../shared/event';
 import type { EventFilter, QueryOptions, QueryPage } from '../../shared/query';
+import type { MetricsSnapshot, StoreStats, VerifyReport } from '../../shared/storeTypes';
+
+export type { StoreStats, VerifyIssue, VerifyReport } from '../../shared/storeTypes';
 
 /** Optimistic concurrency: the stream's current version must equal this (0 = the stream must not exist yet). */
 export interface AppendOptions {
@@ -30,42 +33,6 @@ export interface Subscription extends AsyncIterable<StoredEvent> {
   close(): Promise<void>;
 }
 
-export interface StoreStats {
-  backend: 'memory' | 'file';
-  path?: string;
-  readOnly: boolean;
-  events: number;
-  streams: number;
-  firstSeq: number;
-  lastSeq: number;
-  firstTime?: string;
-  lastTime?: string;
-  types: Record<string, number>;
-  tenants: Record<string, number>;
-  storage: {
-    /** Bytes of events held in the in-memory hot tier (estimated). */
-    hotBytes: number;
-    hotEvents: number;
-    activeSegmentBytes: number;
-    sealedSegmentBytes: number;
-    sealedSegments: number;
-    indexBytes: number;
-  };
-}
-
-export interface VerifyIssue {
-  file: string;
-  offset?: number;
-  seq?: number;
-  problem: string;
-}
-export interface VerifyReport {
-  ok: boolean;
-  checkedEvents: number;
-  checkedSegments: number;
-  issues: VerifyIssue[];
-}
-
 /** Is the store well? Degraded means it works but something needs a look (a failed seal, damage found on open). */
 export interface StoreHealth {
   status: 'ok' | 'degraded';
@@ -73,7 +40,7 @@ export interface StoreHealth {
   lastSeq: number;
   /** Segments waiting to be sealed (file backend): a growing backlog means sealing cannot keep up. */
   sealBacklog: number;
-  metrics: import('./metrics').MetricsSnapshot;
+  metrics: MetricsSnapshot;
 }
 
 /** One store of events: the contract every backend fulfils (test/conformance checks it). */

@@ -5,27 +5,15 @@ import { sha256File } from './checksum';
 import { parseSegmentName, type StorePaths } from './layout';
 import { readSealedLines } from './sealedRecords';
 import { SqliteIndex } from './SqliteIndex';
+import type { OpenReport } from '../../../shared/storeTypes';
+
+export type { OpenReport } from '../../../shared/storeTypes';
 import { segmentArtifacts } from './segmentArtifacts';
 import { INDEX_FORMAT } from './sqliteSchema';
 import { scanActiveSegment, truncateSegment } from './ActiveSegment';
 import { fsyncDir, unlinkDurably } from './sealer';
 import { BgzfError } from './bgzf';
 import { statSync } from 'node:fs';
-
-/** What opening a store had to repair; shown by the CLI and kept in stats. */
-export interface OpenReport {
-  tornTailBytes: number;
-  tornTailFile?: string;
-  removedTmp: string[];
-  /** Sealed segments found on disk but missing from the index, now indexed. */
-  indexedSegments: string[];
-  /** Plain segments whose sealed copy was already indexed (a crash after sealing), now removed. */
-  removedSealedPlain: string[];
-  rebuiltIndex: boolean;
-  rebuildReason?: string;
-  /** Problems that could not be repaired; reads touching them fail with CORRUPT. */
-  problems: { file: string; offset?: number; problem: string }[];
-}
 
 export function emptyReport(): OpenReport {
   return {

@@ -13,6 +13,7 @@ import type { EventStore } from './engine/types';
 import { filterFromFlags, type FilterFlags } from './cli/filterFlags';
 import { printEvents, type OutputFormat } from './cli/output';
 import { progressBar } from './cli/progress';
+import { registerTimeTravelCommands } from './cli/timetravelCommands';
 
 interface GlobalOpts {
   config?: string;
@@ -465,6 +466,8 @@ program
   .action(() => {
     process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   });
+
+registerTimeTravelCommands(program, withStore);
 
 /** Runs the CLI; errors print one readable line (with the code) and set a non-zero exit code. */
 export async function main(argv = process.argv): Promise<void> {

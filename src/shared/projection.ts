@@ -174,7 +174,7 @@ export function renderDiff(entries: DiffEntry[], options: { color?: boolean } = 
     let common = 0;
     while (common < parents.length && common < printed.length && parents[common] === printed[common])
       common++;
-    for (let i = common; i < parents.length; i++) lines.push(`${'  '.repeat(i)}  ${parents[i]}`);
+    for (let i = common; i < parents.length; i++) lines.push(`${'  '.repeat(i)}  ${parents[i]}:`);
     printed = parents;
     const key = d.path.length ? d.path[d.path.length - 1] : '(root)';
     const value =

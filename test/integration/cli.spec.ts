@@ -31,9 +31,11 @@ describe('chronoscope CLI', () => {
   const tmp = tempDir('chronoscope-cli-');
   const demo = join(tmp.dir, 'demo');
 
+  let plantedStream = '';
   beforeAll(async () => {
     const r = await cli(['--segment-max-bytes', '200000', 'demo', demo, '-n', '6000']);
     expect(r.code, r.stderr).toBe(0);
+    plantedStream = /planted bug: (Order-\d+)/.exec(r.stdout)![1]!;
     expect(r.stdout).toMatch(/planted bug: Order-\d+ is refunded twice/);
   }, 120_000);
   afterAll(() => tmp.remove());
@@ -207,6 +209,15 @@ describe('chronoscope CLI', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  it("bisect finds the demo's planted bug: the first event after which an order's total is negative", async () => {
+    const r = await cli(['bisect', demo, '--streams', 'Order-*', '--where', 'total < 0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`first holds at seq \\d+ \\(${plantedStream} version \\d+\\): RefundIssued`),
+    );
+    expect(r.stdout).toMatch(/"retry":true/);
   });
 
   it('schema prints a JSON Schema describing the config keys', async () => {

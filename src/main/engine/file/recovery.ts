@@ -34,7 +34,16 @@ export function openIndex(paths: StorePaths, report: OpenReport, readOnly: boole
         'NOT_FOUND',
         `no index at ${paths.db}; open the store read-write once to rebuild it`,
       );
-    return new SqliteIndex(paths.db, true);
+    const ix = new SqliteIndex(paths.db, true);
+    if (ix.format() !== INDEX_FORMAT) {
+      const fmt = ix.format();
+      ix.close();
+      throw new ChronoscopeError(
+        'CORRUPT',
+        `index format ${fmt ?? 'unknown'} of ${paths.db} is not ${INDEX_FORMAT}; open the store read-write once to rebuild it`,
+      );
+    }
+    return ix;
   }
   const fresh = !existsSync(paths.db);
   let why: string | undefined;

@@ -13,6 +13,17 @@ export interface SealedSegment {
 /** A stream prefix matching more streams than this is filtered after loading instead of by postings. */
 const MAX_PREFIX_STREAMS = 500;
 
+function lowerBound(a: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >>> 1;
+    if (a[m]! < x) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
 function unionSorted(lists: ArrayLike<number>[]): ArrayLike<number> {
   if (lists.length === 1) return lists[0]!;
   const all: number[] = [];
@@ -232,8 +243,14 @@ export class SealedTier {
       };
       if (c.ords) {
         plan.estimate += c.ords.length;
-        if (order === 'asc') for (let i = 0; i < c.ords.length && out.length < limit; i++) visit(c.ords[i]!);
-        else for (let i = c.ords.length - 1; i >= 0 && out.length < limit; i--) visit(c.ords[i]!);
+        // Start at the cursor by binary search: a page deep into a big posting list costs no scan.
+        const ords = c.ords;
+        if (order === 'asc')
+          for (let i = lowerBound(ords, oLo); i < ords.length && ords[i]! <= oHi && out.length < limit; i++)
+            visit(ords[i]!);
+        else
+          for (let i = lowerBound(ords, oHi + 1) - 1; i >= 0 && ords[i]! >= oLo && out.length < limit; i--)
+            visit(ords[i]!);
       } else {
         plan.estimate += Math.max(0, oHi - oLo + 1);
         if (order === 'asc') for (let o = oLo; o <= oHi && out.length < limit; o++) visit(o);

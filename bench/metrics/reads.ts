@@ -1,0 +1,107 @@
+import type { RunContext } from '../context';
+import { BenchRng } from '../rng';
+import { errorCell } from '../rows';
+import { sample, type SampleBudget } from '../stats';
+import type { PageQuery, Subject } from '../subject';
+import { SEARCH_WORD, TENANTS, TYPES, type Workload } from '../workload';
+
+/** One read row: how to pick its arguments from the workload and how to ask a subject. */
+interface ReadRow {
+  key: string;
+  iterations: number;
+  /** The value reported: p99 for latency rows, the median for the few full-text runs. */
+  stat: 'p99' | 'p50';
+  pick(w: Workload, r: BenchRng): unknown;
+  ask(s: Subject, arg: unknown): Promise<number>;
+}
+
+const page = (key: string, make: (w: Workload, r: BenchRng) => PageQuery): ReadRow => ({
+  key,
+  iterations: 200,
+  stat: 'p99',
+  pick: make,
+  ask: (s, q) => s.page(q as PageQuery),
+});
+
+/** The read rows of the issue, with the sample counts of the design (2,000 gets, 500 streams, 200 pages each). */
+export const READ_ROWS: readonly ReadRow[] = [
+  {
+    key: 'get-by-id',
+    iterations: 2000,
+    stat: 'p99',
+    pick: (w, r) => w.event(r.below(w.shape.events)).id,
+    ask: (s, id) => s.getById(id as string),
+  },
+  {
+    key: 'read-stream',
+    iterations: 500,
+    stat: 'p99',
+    pick: (w, r) => w.streamName(r.below(w.shape.streams)),
+    ask: (s, name) => s.readStream(name as string),
+  },
+  page('page-type', (_w, r) => ({ kind: 'type', type: r.pick(TYPES) })),
+  page('page-actor', (w, r) => ({ kind: 'actor', actor: w.actorName(r.below(w.shape.actors)) })),
+  page('page-correlation', (w, r) => ({
+    kind: 'correlation',
+    correlationId: w.correlationId(r.below(w.shape.correlations)),
+  })),
+  page('page-time', (w, r) => ({ kind: 'time', ...w.timeWindow(r) })),
+  page('page-type-tenant', (_w, r) => ({
+    kind: 'type-tenant',
+    type: r.pick(TYPES),
+    tenant: r.pick(TENANTS),
+  })),
+  {
+    key: 'search-first-page',
+    iterations: 5,
+    stat: 'p50',
+    pick: () => SEARCH_WORD,
+    ask: (s, word) => s.search(word as string, 100),
+  },
+  {
+    key: 'search-all',
+    iterations: 3,
+    stat: 'p50',
+    pick: () => SEARCH_WORD,
+    ask: (s, word) => s.search(word as string),
+  },
+];
+
+/** Per cell: stop early after this much time (a linear scan over 1M events takes seconds per call). */
+const BUDGET_MS = 15_000;
+
+/**
+ * Runs every selected read row against every subject with the same seeded picks, after one
+ * untimed warm-up call. The first pick's result count is kept per subject and compared, so a
+ * baseline that answers a different question is flagged instead of silently "winning".
+ */
+export async function readRows(ctx: RunContext): Promise<void> {
+  for (const [ri, row] of READ_ROWS.entries()) {
+    if (!ctx.wants(row.key)) continue;
+    const rng = new BenchRng(ctx.opts.seed * 7919 + ri);
+    const picks = Array.from({ length: row.iterations + 1 }, () => row.pick(ctx.workload, rng));
+    const counts = new Map<string, number>();
+    for (const s of ctx.subjects) {
+      try {
+        await row.ask(s, picks[row.iterations]);
+        const budget: SampleBudget = { iterations: row.iterations, budgetMs: BUDGET_MS };
+        const counted: number[] = [];
+        const { summary } = await sample(async (i) => counted.push(await row.ask(s, picks[i])), budget);
+        counts.set(s.name, counted[0]!);
+        const results = counted.reduce((a, b) => a + b, 0);
+        ctx.table.set(row.key, s.name, {
+          value: summary[row.stat],
+          details: { ...summary, firstResultCount: counted[0], meanResults: results / counted.length },
+        });
+        ctx.log(`${row.key} ${s.name}: ${row.stat} ${summary[row.stat].toFixed(3)} ms (n=${summary.n})`);
+      } catch (err) {
+        ctx.log(`${row.key} ${s.name}: failed: ${(err as Error).message}`);
+        ctx.table.set(row.key, s.name, errorCell(err));
+      }
+    }
+    if (new Set(counts.values()).size > 1)
+      ctx.notes.push(
+        `${row.key}: subjects returned different counts for the first pick: ${JSON.stringify(Object.fromEntries(counts))}`,
+      );
+  }
+}

@@ -194,9 +194,11 @@ program
   .command('tail')
   .argument('[store]', 'store folder')
   .option('-n, --lines <n>', 'how many recent events to print first', '10')
-  .option('-F, --follow', 'keep printing new events as they are appended (also by another process)')
-  .addOption(fmtOption())
-  .description('print the newest events; with -F, follow the store live')
+  .option('-f, --follow', 'keep printing new events as they are appended (also by another process)')
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'json', 'jsonl']).default('table'),
+  )
+  .description('print the newest events; with -f, follow the store live (like tail -f)')
   .action(async (path: string | undefined, o: { lines: string; follow?: boolean; format: OutputFormat }) => {
     await withStore(path, { readOnly: true }, async (store) => {
       const recent = (

@@ -168,7 +168,7 @@ describe('chronoscope CLI', () => {
     const store = join(tmp.dir, 'tailed');
     await cli(['append', store], '{"stream":"T","type":"First"}\n');
     const { spawn } = await import('node:child_process');
-    const child = spawn('node', [BIN, 'tail', store, '-F', '-f', 'jsonl']);
+    const child = spawn('node', [BIN, 'tail', store, '-f', '--format', 'jsonl']);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const waitFor = async (re: RegExp) => {

@@ -2,6 +2,7 @@ import type { StoredEvent } from '../../../shared/event';
 import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
 import { ChronoscopeError } from '../../../shared/errors';
 import { SegmentIndex, type Kind } from './segmentIndex';
+import { keyHash32 } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 
 /** A sealed segment with its in-memory index. */
@@ -22,6 +23,30 @@ function lowerBound(a: ArrayLike<number>, x: number): number {
     else hi = m;
   }
   return lo;
+}
+
+/** Merges sorted arrays into one sorted array (4 bytes per sealed event for the id hashes). */
+function mergeSorted(lists: Uint32Array[]): Uint32Array {
+  let n = 0;
+  for (const l of lists) n += l.length;
+  const out = new Uint32Array(n);
+  let at = 0;
+  for (const l of lists) {
+    out.set(l, at);
+    at += l.length;
+  }
+  return out.sort();
+}
+
+function mergeTwo(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
 }
 
 function unionSorted(lists: ArrayLike<number>[]): ArrayLike<number> {
@@ -56,6 +81,8 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
  */
 export class SealedTier {
   #segs: SealedSegment[] = [];
+  /** Every sealed id's 32-bit hash, sorted: one binary search answers "may this id exist?" on append. */
+  #idHashes: Uint32Array = new Uint32Array(0);
 
   constructor(
     private readonly db: SqliteIndex,
@@ -66,6 +93,7 @@ export class SealedTier {
   refresh(): void {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
     const next: SealedSegment[] = [];
+    const added: SealedSegment[] = [];
     for (const rec of this.db.segments()) {
       const known = have.get(rec.id);
       if (known) {
@@ -77,8 +105,15 @@ export class SealedTier {
         throw new ChronoscopeError('CORRUPT', `segment ${rec.name} has no index in the catalogue`, {
           file: rec.name,
         });
-      next.push({ rec, ix: SegmentIndex.parse(blob) });
+      const seg = { rec, ix: SegmentIndex.parse(blob) };
+      next.push(seg);
+      added.push(seg);
     }
+    const kept = next.length - added.length === this.#segs.length;
+    // Usually one new segment: merge it into the sorted ids in linear time instead of re-sorting all.
+    this.#idHashes = kept
+      ? added.reduce((acc, s) => mergeTwo(acc, s.ix.keyHashes('id')), this.#idHashes)
+      : mergeSorted(next.map((s) => s.ix.keyHashes('id')));
     this.#segs = next;
   }
 
@@ -122,8 +157,10 @@ export class SealedTier {
 
   /** Whether any of these ids may be sealed (hash hit); lets the sequencer skip loads for new ids. */
   mayHaveId(id: string): boolean {
-    for (const s of this.#segs) if (s.ix.lookup('id', id).length) return true;
-    return false;
+    const h = keyHash32(id);
+    const a = this.#idHashes;
+    const i = lowerBound(a, h);
+    return i < a.length && a[i] === h;
   }
 
   stream(stream: string, fromVersion: number, toVersion: number): StoredEvent[] {

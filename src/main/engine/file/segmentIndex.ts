@@ -86,6 +86,11 @@ export class SegmentIndex {
     return this.firstSeq + this.n - 1;
   }
 
+  /** The sorted 32-bit key hashes of one kind (with repeats for the pairs encoding). */
+  keyHashes(kind: Kind): Uint32Array {
+    return this.#postings[kind].keys;
+  }
+
   /** Sorted ordinals of events whose `kind` hashes like `value` (a superset: collisions are possible). */
   lookup(kind: Kind, value: string): ArrayLike<number> {
     const p = this.#postings[kind];

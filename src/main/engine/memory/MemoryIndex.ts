@@ -12,6 +12,17 @@ function add(m: Multi, key: string | undefined, seq: number): void {
   else m.set(key, [seq]);
 }
 
+type LazyKind = 'streamType' | 'tenant' | 'actor' | 'correlation' | 'causation' | 'tag' | 'hour';
+const LAZY_KEYS: Record<LazyKind, (e: StoredEvent) => string | number | string[] | undefined> = {
+  streamType: (e) => `${e.stream}\u0000${e.type}`,
+  tenant: (e) => e.tenant,
+  actor: (e) => e.actor,
+  correlation: (e) => e.correlationId,
+  causation: (e) => e.causationId,
+  tag: (e) => (e.tags ? [...new Set(e.tags)] : undefined),
+  hour: (e) => Math.floor(Date.parse(e.time) / HOUR),
+};
+
 /** Rough heap cost of one event, for the hot tier's memory budget. */
 export function estimateEventBytes(e: StoredEvent, lineBytes?: number): number {
   return 400 + 2 * (lineBytes ?? JSON.stringify(e.data).length + 200);
@@ -36,13 +47,8 @@ export class MemoryIndex {
   readonly #byId = new Map<string, StoredEvent>();
   readonly #byStream = new Map<string, StoredEvent[]>();
   readonly #byType: Multi = new Map();
-  readonly #byStreamType: Multi = new Map();
-  readonly #byTenant: Multi = new Map();
-  readonly #byActor: Multi = new Map();
-  readonly #byCorrelation: Multi = new Map();
-  readonly #byCausation: Multi = new Map();
-  readonly #byTag: Multi = new Map();
-  readonly #byHour = new Map<number, number[]>();
+  /** Secondary indexes built on first use and caught up on each use (appends pay only for id, stream, type). */
+  readonly #lazy = new Map<LazyKind, { map: Map<string | number, number[]>; upTo: number }>();
   #bytes = 0;
   /** Counts of index use, for metrics. */
   readonly indexUse = new Map<string, number>();
@@ -70,19 +76,30 @@ export class MemoryIndex {
     if (s) s.push(e);
     else this.#byStream.set(e.stream, [e]);
     add(this.#byType, e.type, seq);
-    add(this.#byStreamType, `${e.stream}\u0000${e.type}`, seq);
-    add(this.#byTenant, e.tenant, seq);
-    add(this.#byActor, e.actor, seq);
-    add(this.#byCorrelation, e.correlationId, seq);
-    add(this.#byCausation, e.causationId, seq);
-    if (e.tags) for (const t of new Set(e.tags)) add(this.#byTag, t, seq);
-    const hour = Math.floor(Date.parse(e.time) / HOUR);
-    const h = this.#byHour.get(hour);
-    if (h) h.push(seq);
-    else this.#byHour.set(hour, [seq]);
     const size = estimateEventBytes(e, lineBytes);
     this.#sizes.push(size);
     this.#bytes += size;
+  }
+
+  /** The lazy index of one kind, brought up to date with every held event. */
+  #index(kind: LazyKind): Map<string | number, number[]> {
+    let l = this.#lazy.get(kind);
+    if (!l) this.#lazy.set(kind, (l = { map: new Map(), upTo: 0 }));
+    const keyOf = LAZY_KEYS[kind];
+    const map = l.map;
+    for (let i = l.upTo; i < this.#events.length; i++) {
+      const e = this.#events[i]!;
+      const k = keyOf(e);
+      if (k === undefined) continue;
+      if (Array.isArray(k)) for (const x of k) add(map as Multi, x, e.seq);
+      else {
+        const list = map.get(k);
+        if (list) list.push(e.seq);
+        else map.set(k, [e.seq]);
+      }
+    }
+    l.upTo = this.#events.length;
+    return map;
   }
 
   getById(id: string): StoredEvent | undefined {
@@ -123,7 +140,7 @@ export class MemoryIndex {
     const types: Record<string, number> = {};
     const tenants: Record<string, number> = {};
     for (const [k, v] of this.#byType) types[k] = v.length;
-    for (const [k, v] of this.#byTenant) tenants[k] = v.length;
+    for (const [k, v] of this.#index('tenant')) tenants[k as string] = v.length;
     return { types, tenants };
   }
 
@@ -187,7 +204,7 @@ export class MemoryIndex {
     out.push({ index: f.fromSeq !== undefined || f.toSeq !== undefined ? 'seq-range' : 'scan', ...seqRange });
     if (f.stream !== undefined) {
       if (f.types?.length === 1)
-        out.push(list('stream+type', this.#byStreamType.get(`${f.stream}\u0000${f.types[0]}`)));
+        out.push(list('stream+type', this.#index('streamType').get(`${f.stream}\u0000${f.types[0]}`)));
       const evs = this.#byStream.get(f.stream) ?? [];
       out.push({ index: 'stream', estimate: evs.length, seqs: () => evs.map((e) => e.seq) });
     }
@@ -199,12 +216,12 @@ export class MemoryIndex {
         seqs: () => unionSorted(lists),
       });
     }
-    if (f.tenant !== undefined) out.push(list('tenant', this.#byTenant.get(f.tenant)));
-    if (f.actor !== undefined) out.push(list('actor', this.#byActor.get(f.actor)));
+    if (f.tenant !== undefined) out.push(list('tenant', this.#index('tenant').get(f.tenant)));
+    if (f.actor !== undefined) out.push(list('actor', this.#index('actor').get(f.actor)));
     if (f.correlationId !== undefined)
-      out.push(list('correlation', this.#byCorrelation.get(f.correlationId)));
-    if (f.causationId !== undefined) out.push(list('causation', this.#byCausation.get(f.causationId)));
-    if (f.tags) for (const t of f.tags) out.push(list('tag', this.#byTag.get(t)));
+      out.push(list('correlation', this.#index('correlation').get(f.correlationId)));
+    if (f.causationId !== undefined) out.push(list('causation', this.#index('causation').get(f.causationId)));
+    if (f.tags) for (const t of f.tags) out.push(list('tag', this.#index('tag').get(t)));
     if (f.since !== undefined || f.until !== undefined) out.push(this.#timeCandidate(f));
     return out;
   }
@@ -227,7 +244,7 @@ export class MemoryIndex {
     const hi = f.until === undefined ? Infinity : Math.floor(Date.parse(f.until) / HOUR);
     const lists: number[][] = [];
     let estimate = 0;
-    for (const [hour, l] of this.#byHour) {
+    for (const [hour, l] of this.#index('hour') as Map<number, number[]>) {
       if (hour >= lo && hour <= hi) {
         lists.push(l);
         estimate += l.length;
@@ -257,18 +274,10 @@ export class MemoryIndex {
       if (i === -1) this.#byStream.delete(k);
       else if (i > 0) l.splice(0, i);
     }
-    [
-      this.#byType,
-      this.#byStreamType,
-      this.#byTenant,
-      this.#byActor,
-      this.#byCorrelation,
-      this.#byCausation,
-      this.#byTag,
-    ].forEach(touched);
-    for (const [k, l] of this.#byHour) {
-      dropThrough(l, maxSeq);
-      if (l.length === 0) this.#byHour.delete(k);
+    touched(this.#byType);
+    for (const l of this.#lazy.values()) {
+      touched(l.map as Multi);
+      l.upTo = Math.max(0, l.upTo - n);
     }
   }
 }

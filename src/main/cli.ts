@@ -159,6 +159,34 @@ addFilterFlags(
   },
 );
 
+addFilterFlags(
+  program
+    .command('histogram')
+    .argument('[store]', 'store folder')
+    .option('-b, --buckets <n>', 'number of time buckets', '40')
+    .option('--json', 'machine-readable output')
+    .description('matching events per time bucket, drawn as bars; bursts are marked'),
+).action(async (path: string | undefined, o: FilterFlags & { buckets: string; json?: boolean }) => {
+  await withStore(path, { readOnly: true }, async (store) => {
+    const h = await store.histogram(filterFromFlags(o), { buckets: Number(o.buckets) });
+    if (o.json) return void process.stdout.write(`${JSON.stringify(h, null, 2)}\n`);
+    const max = Math.max(1, ...h.counts);
+    const width = Math.max(10, Math.min(60, (process.stdout.columns || 100) - 40));
+    const bursts = new Set(h.bursts);
+    const lines = h.counts.map((c, i) => {
+      const start = new Date(Date.parse(h.from) + i * h.bucketMs)
+        .toISOString()
+        .replace('T', ' ')
+        .slice(0, 19);
+      const bar = '█'.repeat(Math.round((c / max) * width)) || (c > 0 ? '▏' : '');
+      return `${start}  ${String(c).padStart(8)}  ${bar}${bursts.has(i) ? '  ◀ burst' : ''}`;
+    });
+    process.stdout.write(
+      `${lines.join('\n')}\n${h.total} events, ${h.counts.length} buckets of ${h.bucketMs / 1000} s\n`,
+    );
+  });
+});
+
 program
   .command('get')
   .argument('<store>', 'store folder')

@@ -1,4 +1,4 @@
-import type { LatencySummary, OpenReport, StoreStats, VerifyReport } from './storeTypes';
+import type { Histogram, LatencySummary, OpenReport, StoreStats, VerifyReport } from './storeTypes';
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
 import { eventInputSchema, type StoredEvent } from './event';
@@ -27,6 +27,9 @@ const eventRefSchema = z
 export const apiParamSchemas = {
   stats: noParams,
   query: z.object({ filter: eventFilterSchema.optional(), options: queryOptionsSchema.optional() }).strict(),
+  histogram: z
+    .object({ filter: eventFilterSchema.optional(), buckets: z.number().int().min(1).max(10_000).optional() })
+    .strict(),
   getEvent: eventRefSchema,
   readStream: z
     .object({
@@ -121,6 +124,7 @@ type CommonErrors = 'INVALID_ARGUMENT' | 'CLOSED' | 'CORRUPT' | 'IO_ERROR' | 'IN
 export interface EngineApi {
   stats: { params: z.input<Schemas['stats']>; result: ApiStats; errors: CommonErrors };
   query: { params: z.input<Schemas['query']>; result: QueryPage; errors: CommonErrors };
+  histogram: { params: z.input<Schemas['histogram']>; result: Histogram; errors: CommonErrors };
   getEvent: { params: z.input<Schemas['getEvent']>; result: StoredEvent; errors: CommonErrors | 'NOT_FOUND' };
   readStream: { params: z.input<Schemas['readStream']>; result: ApiStreamPage; errors: CommonErrors };
   chain: { params: z.input<Schemas['chain']>; result: ApiChain; errors: CommonErrors | 'NOT_FOUND' };

@@ -70,3 +70,17 @@ export interface MetricsSnapshot {
   latency: Record<string, LatencySummary>;
   counters: Record<string, number>;
 }
+
+/** Events per time bucket for a filter: what the timeline shows. */
+export interface Histogram {
+  /** Start of the first bucket (ISO, a whole second). */
+  from: string;
+  /** End of the last bucket (exclusive). */
+  to: string;
+  /** Bucket width in milliseconds (a whole number of seconds). */
+  bucketMs: number;
+  counts: number[];
+  total: number;
+  /** Indexes of buckets far above the typical count (more than mean + 3σ, at least 5 events): bursts. */
+  bursts: number[];
+}

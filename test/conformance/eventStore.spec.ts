@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
+import { matchesFilter } from '../../src/shared/query';
 import type { StoredEvent } from '../../src/shared/event';
 import type { EventStore } from '../../src/main/engine/types';
 import { backends } from './backends';
@@ -280,6 +281,50 @@ for (const backend of backends) {
       expect(h.metrics.latency.append!.count).toBeGreaterThanOrEqual(1);
       expect(h.metrics.latency.query!.p99).toBeGreaterThanOrEqual(h.metrics.latency.query!.p50);
       expect(Object.keys(h.metrics.counters).some((k) => k.startsWith('index.'))).toBe(true);
+    });
+
+    it('histogram counts exactly the matching events per time bucket, bursts flagged', async () => {
+      const base = Date.parse('2026-03-01T00:00:00.000Z');
+      const evs = Array.from({ length: 240 }, (_, i) => {
+        // A burst of 60 events inside one hour, the rest spread over 10 days, ms parts everywhere.
+        const t = i < 60 ? base + 5 * 86_400_000 + i * 997 : base + ((i * 3_600_123) % (10 * 86_400_000));
+        return ev(`S${i % 7}`, i % 3 ? 'A' : 'B', {
+          tenant: i % 2 ? 't1' : 't2',
+          time: new Date(t).toISOString(),
+          data: { n: i, note: i % 5 ? 'plain' : 'Special' },
+        });
+      });
+      for (let i = 0; i < evs.length; i += 40) await store.append(evs.slice(i, i + 40));
+      const all = await store.readAll(1, 10_000);
+      const filters = [
+        {},
+        { types: ['B'] },
+        { tenant: 't1', types: ['A'] },
+        { stream: 'S3' },
+        { where: [{ path: 'n', op: 'gte' as const, value: 100 }] },
+        { search: 'special' },
+        {
+          since: new Date(base + 86_400_000 + 123).toISOString(),
+          until: new Date(base + 6 * 86_400_000 + 457).toISOString(),
+        },
+      ];
+      for (const f of filters) {
+        const h = await store.histogram(f, { buckets: 50 });
+        const from = Date.parse(h.from);
+        const expected = new Array(h.counts.length).fill(0);
+        for (const e of all) {
+          if (!matchesFilter(e, f)) continue;
+          const b = Math.floor((Date.parse(e.time) - from) / h.bucketMs);
+          if (b >= 0 && b < expected.length) expected[b]++;
+        }
+        expect(h.counts, JSON.stringify(f)).toEqual(expected);
+        expect(h.total).toBe(expected.reduce((a: number, b: number) => a + b, 0));
+        expect(h.bucketMs % 1000).toBe(0);
+      }
+      const whole = await store.histogram({}, { buckets: 240 });
+      expect(whole.total).toBe(240);
+      expect(whole.bursts.length).toBeGreaterThan(0);
+      await expect(store.histogram({}, { buckets: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     });
 
     it('a closed store refuses work with CLOSED', async () => {

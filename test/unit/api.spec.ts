@@ -31,6 +31,7 @@ const badInputs: Record<ApiMethod, unknown[]> = {
     { filter: { since: 'yesterday' } },
     { filter: { where: [{ path: 'x', op: 'like' }] } },
   ],
+  histogram: [{ buckets: 0 }, { buckets: 1.5 }, { filter: { since: 'x' } }, { bogus: 1 }],
   getEvent: [{}, { id: 'a', seq: 1 }, { seq: 0 }, { seq: 1.5 }, { id: 5 }],
   readStream: [{}, { stream: '' }, { stream: 's', fromVersion: 0 }, { stream: 's', limit: 100_000 }],
   chain: [{}, { id: '' }, { id: 'a', seq: 2 }, { seq: -1 }],
@@ -152,6 +153,19 @@ function suite(name: string, open: () => Promise<{ store: EventStore; cleanup():
       expect(metrics.storage).toEqual(stats.storage);
       expect(value(await api.call('health', {}))).toMatchObject({ status: 'ok', lastSeq: 1, problems: [] });
       expect(value(await api.call('verify', {}))).toMatchObject({ ok: true, issues: [] });
+    });
+
+    it('returns a histogram of the filter over time', async () => {
+      const times = ['2026-01-01T00:00:00Z', '2026-01-01T00:00:30Z', '2026-01-02T00:00:00Z'];
+      value(
+        await api.call('append', {
+          events: times.map((time, i) => ({ stream: 's', type: i ? 'B' : 'A', time })),
+        }),
+      );
+      const h = value(await api.call('histogram', { buckets: 2 }));
+      expect(h.counts).toEqual([2, 1]);
+      expect(h.total).toBe(3);
+      expect(value(await api.call('histogram', { filter: { types: ['B'] }, buckets: 2 })).total).toBe(2);
     });
 
     it('passes engine errors through as typed codes', async () => {

@@ -49,6 +49,7 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
   const handlers = {
     stats: () => store.stats(),
     query: (p) => store.query(p.filter ?? {}, p.options ?? {}),
+    histogram: (p) => store.histogram(p.filter ?? {}, { buckets: p.buckets }),
     getEvent: (p) => resolve(p),
     readStream: async (p) => {
       const last = p.fromVersion + p.limit; // one extra tells whether more follow

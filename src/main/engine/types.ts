@@ -1,6 +1,6 @@
 import type { EventInput, StoredEvent } from '../../shared/event';
 import type { EventFilter, QueryOptions, QueryPage } from '../../shared/query';
-import type { MetricsSnapshot, StoreStats, VerifyReport } from '../../shared/storeTypes';
+import type { Histogram, MetricsSnapshot, StoreStats, VerifyReport } from '../../shared/storeTypes';
 
 export type { StoreStats, VerifyIssue, VerifyReport } from '../../shared/storeTypes';
 
@@ -61,6 +61,8 @@ export interface EventStore {
   setCheckpoint(name: string, seq: number): Promise<void>;
   lastSeq(): number;
   stats(): Promise<StoreStats>;
+  /** Matching events per time bucket over the filter's since/until, or the store's whole time span. */
+  histogram(filter?: EventFilter, options?: { buckets?: number }): Promise<Histogram>;
   /** Health, latency percentiles per operation and index-use counters. */
   health(): Promise<StoreHealth>;
   verify(): Promise<VerifyReport>;

@@ -42,6 +42,8 @@ import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
 import type { SqliteIndex } from './SqliteIndex';
 import { SealedTier, type SealedSegment } from './SealedTier';
 import { verifyStore } from './verify';
+import { finishHistogram, planBuckets } from '../histogram';
+import type { Histogram } from '../../../shared/storeTypes';
 import { SealWorkerClient } from './SealWorkerClient';
 import { indexSealedFile } from './recovery';
 
@@ -553,6 +555,24 @@ export class FileStore implements EventStore {
     const out: Record<string, true> = {};
     for (const e of this.#hot.readFrom(0, Number.MAX_SAFE_INTEGER)) out[e.stream] = true;
     return out;
+  }
+
+  async histogram(filter?: EventFilter, options?: { buckets?: number }): Promise<Histogram> {
+    this.#assertOpen();
+    const f = parseFilter(filter);
+    return this.metrics.timeSync('histogram', () => {
+      const a = this.#sealed.timeBounds();
+      const b = this.#hot.timeBounds();
+      const min = Math.min(a?.min ?? Infinity, b?.min ?? Infinity);
+      const max = Math.max(a?.max ?? -Infinity, b?.max ?? -Infinity);
+      const lo = f.since !== undefined ? Date.parse(f.since) : Number.isFinite(min) ? min : Date.now();
+      const hi = f.until !== undefined ? Date.parse(f.until) - 1 : Number.isFinite(max) ? max : lo;
+      const plan = planBuckets(lo, Math.max(lo, hi), options?.buckets);
+      const counts = new Array<number>(plan.n).fill(0);
+      this.#sealed.histogram(f, plan.from, plan.bucketMs, counts);
+      this.#hot.histogram(f, plan.from, plan.bucketMs, counts);
+      return finishHistogram(plan.from, plan.bucketMs, counts);
+    });
   }
 
   async health(): Promise<StoreHealth> {

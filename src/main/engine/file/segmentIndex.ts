@@ -7,9 +7,9 @@ import { keyHash32 } from './keyHash';
 export const KINDS = ['id', 'stream', 'type', 'tenant', 'actor', 'correlation', 'causation', 'tag'] as const;
 export type Kind = (typeof KINDS)[number];
 
-const FORMAT = 1;
+const FORMAT = 2;
 /** Coarse times are whole seconds in a Uint32 from the segment's first time. */
-const MAX_COARSE_SPAN = 0xffffffff * 1000;
+const MAX_COARSE_SPAN = (0xffffffff - 1) * 1000;
 type Ords = Uint16Array | Uint32Array;
 
 /** Sorted (hash → ordinals) of one kind in one segment; grouped for few keys, pairs for many. */
@@ -104,10 +104,17 @@ export class SegmentIndex {
 
   /** Coarse time test: never false for an event inside [lo, hi); may be true for one just outside. */
   mayBeInTime(ord: number, lo: number, hi: number): boolean {
-    // A segment spanning more than ~136 years (a placeholder time) has no coarse times: check every event.
-    if (this.maxTime - this.minTime > MAX_COARSE_SPAN) return true;
-    const t = this.minTime + this.#secs[ord]! * 1000;
-    return t + 1000 > lo && t < hi;
+    const t = this.coarseSecond(ord);
+    return t === undefined || (t + 1000 > lo && t < hi);
+  }
+
+  /**
+   * The whole UTC second (ms since epoch, a multiple of 1000) that event `ord` lies in, or undefined
+   * when the segment spans more than ~136 years (a placeholder time) and keeps no coarse times.
+   */
+  coarseSecond(ord: number): number | undefined {
+    if (this.maxTime - this.minTime > MAX_COARSE_SPAN) return undefined;
+    return Math.floor(this.minTime / 1000) * 1000 + this.#secs[ord]! * 1000;
   }
 
   /** Where event `ord` sits: virtual offset of its first byte, length, CRC-32. */
@@ -141,7 +148,9 @@ export class SegmentIndex {
     records.forEach((r, i) => {
       uoff[i] = r.uoff;
       crc[i] = r.crc;
-      secs[i] = maxTime - minTime > MAX_COARSE_SPAN ? 0 : Math.floor((times[i]! - minTime) / 1000);
+      // Whole seconds from the segment's first whole second: exact second boundaries, for histograms.
+      secs[i] =
+        maxTime - minTime > MAX_COARSE_SPAN ? 0 : Math.floor(times[i]! / 1000) - Math.floor(minTime / 1000);
     });
     uoff[n] = totalU;
     parts.push(['uoff', uoff], ['crc', crc], ['secs', secs]);

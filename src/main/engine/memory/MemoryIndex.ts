@@ -253,6 +253,28 @@ export class MemoryIndex {
     return { index: 'time', estimate, seqs: () => unionSorted(lists) };
   }
 
+  /** Earliest and latest event time held (events may arrive out of time order). */
+  timeBounds(): { min: number; max: number } | undefined {
+    if (!this.#events.length) return undefined;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const e of this.#events) {
+      const t = Date.parse(e.time);
+      if (t < min) min = t;
+      if (t > max) max = t;
+    }
+    return { min, max };
+  }
+
+  /** Adds the held events matching `f` to time buckets starting at `from`. */
+  histogram(f: EventFilter, from: number, bucketMs: number, counts: number[]): void {
+    const to = from + bucketMs * counts.length;
+    for (const e of this.query(f, 'asc', Number.MAX_SAFE_INTEGER).events) {
+      const t = Date.parse(e.time);
+      if (t >= from && t < to) counts[Math.floor((t - from) / bucketMs)]!++;
+    }
+  }
+
   /** Forgets every event with seq ≤ maxSeq (they now live in sealed segments). */
   evictThrough(maxSeq: number): void {
     const n = upperBound(this.#seqs, maxSeq);

@@ -24,6 +24,8 @@ import type {
 } from '../types';
 import { MemoryIndex } from './MemoryIndex';
 import { Metrics } from '../metrics';
+import { finishHistogram, planBuckets } from '../histogram';
+import type { Histogram } from '../../../shared/storeTypes';
 
 /** The ephemeral backend: everything in a MemoryIndex, nothing on disk. */
 export class MemoryStore implements EventStore {
@@ -153,6 +155,20 @@ export class MemoryStore implements EventStore {
         indexBytes: 0,
       },
     };
+  }
+
+  async histogram(filter?: EventFilter, options?: { buckets?: number }): Promise<Histogram> {
+    this.#open();
+    const f = parseFilter(filter);
+    return this.metrics.timeSync('histogram', () => {
+      const b = this.#index.timeBounds();
+      const lo = f.since !== undefined ? Date.parse(f.since) : (b?.min ?? Date.now());
+      const hi = f.until !== undefined ? Date.parse(f.until) - 1 : (b?.max ?? lo);
+      const plan = planBuckets(lo, Math.max(lo, hi), options?.buckets);
+      const counts = new Array<number>(plan.n).fill(0);
+      this.#index.histogram(f, plan.from, plan.bucketMs, counts);
+      return finishHistogram(plan.from, plan.bucketMs, counts);
+    });
   }
 
   async health(): Promise<StoreHealth> {

@@ -220,6 +220,16 @@ describe('chronoscope CLI', () => {
     expect(r.stdout).toMatch(/"retry":true/);
   });
 
+  it('histogram draws the filtered events per time bucket and its counts add up', async () => {
+    const all = await cli(['histogram', demo, '-b', '12', '--json']);
+    const h = JSON.parse(all.stdout) as { counts: number[]; total: number };
+    expect(h.total).toBeGreaterThan(5900);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(h.total);
+    const placed = await cli(['histogram', demo, '--type', 'OrderPlaced']);
+    expect(placed.stdout).toMatch(/█/);
+    expect(placed.stdout).toMatch(/\d+ events, \d+ buckets of \d+ s/);
+  });
+
   it('schema prints a JSON Schema describing the config keys', async () => {
     const r = await cli(['schema']);
     const s = JSON.parse(r.stdout);

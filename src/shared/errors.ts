@@ -41,8 +41,9 @@ export function isChronoscopeError(err: unknown, code?: ErrorCode): err is Chron
 export function fromIoError(err: unknown, what: string): ChronoscopeError {
   if (err instanceof ChronoscopeError) return err;
   const e = err as { code?: string; message?: string; path?: string } | undefined;
-  const code: ErrorCode = e?.code === 'ENOSPC' ? 'NO_SPACE' : 'IO_ERROR';
-  const msg =
-    e?.code === 'ENOSPC' ? `no space left on device while ${what}` : `${what}: ${e?.message ?? String(err)}`;
+  // SQLite reports a full disk as SQLITE_FULL, not ENOSPC.
+  const full = e?.code === 'ENOSPC' || e?.code === 'SQLITE_FULL';
+  const code: ErrorCode = full ? 'NO_SPACE' : 'IO_ERROR';
+  const msg = full ? `no space left on device while ${what}` : `${what}: ${e?.message ?? String(err)}`;
   return new ChronoscopeError(code, msg, { errno: e?.code, path: e?.path });
 }

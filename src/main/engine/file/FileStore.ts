@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import {
   copyEvent,
   parseStoredLine,
@@ -206,8 +206,14 @@ export class FileStore implements EventStore {
     const name = activeSegmentName(firstSeq);
     const path = this.#paths.segment(name);
     closeSync(openSync(path, 'a', 0o600));
-    fsyncDir(this.#paths.segments);
-    this.#active = await ActiveSegment.open(path, name, firstSeq, statSync(path).size);
+    try {
+      fsyncDir(this.#paths.segments);
+      this.#active = await ActiveSegment.open(path, name, firstSeq, statSync(path).size);
+    } catch (err) {
+      // An empty file named for seqs the old segment may still take would mislead recovery.
+      if (statSync(path, { throwIfNoEntry: false })?.size === 0) unlinkSync(path);
+      throw err;
+    }
     this.#activeFirstTime = 0;
   }
 
@@ -269,13 +275,16 @@ export class FileStore implements EventStore {
   /** Starts a new active segment at `firstSeq` and queues the old one for sealing. */
   async #rotate(firstSeq: number): Promise<void> {
     const old = this.#active!;
-    await old.close();
-    this.#toSeal.push(old.name);
+    // The new segment first: if it cannot be made (disk or inodes full), the old one stays active
+    // and nothing is queued, so a retried append simply tries the rotation again.
     try {
       await this.#openNewActive(firstSeq);
     } catch (err) {
+      this.#active = old;
       throw fromIoError(err, 'starting a new segment');
     }
+    await old.close();
+    if (!this.#toSeal.includes(old.name)) this.#toSeal.push(old.name);
     this.#kickSealer();
   }
 
@@ -306,9 +315,10 @@ export class FileStore implements EventStore {
           const name = this.#toSeal[0]!;
           await this.#sealOne(name);
           this.#toSeal.shift();
+          this.#sealError = undefined;
         }
       } catch (err) {
-        this.#sealError = err;
+        this.#sealError = fromIoError(err, 'sealing a segment');
         this.metrics.count('seal.errors');
       } finally {
         this.#sealing = undefined;

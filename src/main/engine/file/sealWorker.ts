@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { ChronoscopeError } from '../../../shared/errors';
+import { fromIoError } from '../../../shared/errors';
 import { storePaths } from './layout';
 import { sealSegment } from './sealer';
 import { SqliteIndex } from './SqliteIndex';
@@ -37,8 +37,7 @@ parentPort?.on('message', (job: SealJob) => {
         ms: performance.now() - t0,
       } satisfies SealReply);
     } catch (err) {
-      const e =
-        err instanceof ChronoscopeError ? err : new ChronoscopeError('IO_ERROR', (err as Error).message);
+      const e = fromIoError(err, `sealing ${job.plainName}`);
       parentPort!.postMessage({ id: job.id, ok: false, error: e.toJSON() } satisfies SealReply);
     }
   })();

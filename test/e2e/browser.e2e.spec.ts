@@ -102,6 +102,24 @@ describe('event browser in Chromium', () => {
     await expect.poll(() => page.url()).not.toContain('type=');
   });
 
+  it('draws the timeline of the filter, and zooms to the time range of a clicked bar', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/`);
+    const bars = page.locator('[data-testid=timeline] rect');
+    await expect.poll(() => bars.count()).toBeGreaterThan(10);
+    await page.screenshot({ path: join(shots, 'e2e-timeline.png') });
+    const heights = await bars.evaluateAll((els) => els.map((e) => Number(e.getAttribute('height'))));
+    const tallest = heights.indexOf(Math.max(...heights));
+    await bars.nth(tallest).click();
+    await expect.poll(() => page.url()).toContain('since=');
+    expect(page.url()).toContain('until=');
+    const since = await page.locator('#filter-since').inputValue();
+    const until = await page.locator('#filter-until').inputValue();
+    expect(Date.parse(`${until}Z`)).toBeGreaterThan(Date.parse(`${since}Z`));
+    await expect.poll(() => page.locator('.scroller .row[data-seq]').count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.url()).not.toContain('since=');
+  });
+
   it('filters on a value when its cell is clicked', async () => {
     await expect.poll(() => rows().count()).toBeGreaterThan(10);
     const stream = (await rows().nth(3).locator('.chip').nth(1).textContent())!;

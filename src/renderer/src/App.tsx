@@ -4,6 +4,7 @@ import { ErrorBanner } from './components/ErrorBanner';
 import { EventList } from './components/EventList';
 import { FilterBar } from './components/FilterBar';
 import { StatsHeader } from './components/StatsHeader';
+import { Timeline } from './components/Timeline';
 import { useKeyboard } from './components/useKeyboard';
 import { useBrowser } from './state/useBrowser';
 
@@ -30,6 +31,7 @@ export function App() {
     <div className="app">
       <StatsHeader />
       <FilterBar />
+      <Timeline />
       <ErrorBanner />
       <main className={detailOpen ? 'content with-detail' : 'content'}>
         <EventList />

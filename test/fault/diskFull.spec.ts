@@ -26,6 +26,7 @@ import { isChronoscopeError } from '../../src/shared/errors';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 import { FileStore, type FileStoreOptions } from '../../src/main/engine/file/FileStore';
 import { importFiles } from '../../src/main/engine/ingest/importer';
+import { OpenStores } from './support/openStores';
 
 const TMPFS_SIZE = '2m';
 
@@ -57,12 +58,11 @@ if (!mountable.ok) console.warn(`diskFull.spec: every test skipped: ${mountable.
 
 let mnt: string;
 let dir: string;
-let opened: FileStore[] = [];
+const stores = new OpenStores();
 let outside: string;
 
 beforeEach(() => {
   if (!canMount) return;
-  opened = [];
   mnt = mkdtempSync(join(tmpdir(), 'chronoscope-diskfull-'));
   outside = mkdtempSync(join(tmpdir(), 'chronoscope-diskfull-src-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE},nr_inodes=256,mode=0700`, 'tmpfs', mnt]);
@@ -70,21 +70,14 @@ beforeEach(() => {
 });
 afterEach(async () => {
   if (!canMount) return;
-  for (const s of opened) await s.close().catch(() => {});
+  await stores.closeAll();
   execFileSync('umount', ['-l', mnt]);
   rmSync(mnt, { recursive: true, force: true });
   rmSync(outside, { recursive: true, force: true });
 });
 
-async function open(options: Partial<FileStoreOptions> = {}): Promise<FileStore> {
-  const s = await FileStore.open(dir, options);
-  opened.push(s);
-  return s;
-}
-async function close(s: FileStore): Promise<void> {
-  await s.close();
-  opened = opened.filter((x) => x !== s);
-}
+const open = (options: Partial<FileStoreOptions> = {}) => stores.open(dir, options);
+const close = (s: FileStore) => stores.close(s);
 
 let counter = 0;
 function batch(n: number): EventInput[] {

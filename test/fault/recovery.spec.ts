@@ -25,23 +25,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 import { FileStore, type FileStoreOptions } from '../../src/main/engine/file/FileStore';
+import { OpenStores } from './support/openStores';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FILE_STORE_MODULE = fileURLToPath(new URL('../../src/main/engine/file/FileStore.ts', import.meta.url));
 
 let dir: string;
-let opened: FileStore[] = [];
+const stores = new OpenStores();
 let children: ChildProcess[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'chronoscope-recovery-'));
-  opened = [];
   children = [];
 });
 afterEach(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(children.map((c) => exited(c)));
-  for (const s of opened) await s.close().catch(() => {});
+  await stores.closeAll();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,15 +51,8 @@ const files = () => readdirSync(segDir()).sort();
 const plainFiles = () => files().filter((n) => /^\d{12}\.jsonl$/.test(n));
 const sealedFiles = () => files().filter((n) => /^\d{12}-\d{12}\.jsonl\.gz$/.test(n));
 
-async function open(options: Partial<FileStoreOptions> = {}): Promise<FileStore> {
-  const s = await FileStore.open(dir, options);
-  opened.push(s);
-  return s;
-}
-async function close(s: FileStore): Promise<void> {
-  await s.close();
-  opened = opened.filter((x) => x !== s);
-}
+const open = (options: Partial<FileStoreOptions> = {}) => stores.open(dir, options);
+const close = (s: FileStore) => stores.close(s);
 
 let counter = 0;
 /** A batch of varied events; the store's answer is what counts as acknowledged. */

@@ -1,7 +1,8 @@
 import type { Histogram, LatencySummary, OpenReport, StoreStats, VerifyReport } from './storeTypes';
 import { z } from 'zod';
 import type { ErrorCode } from './errors';
-import { eventInputSchema, type StoredEvent } from './event';
+import { eventInputSchema, type JsonValue, type StoredEvent } from './event';
+import type { DiffEntry } from './projection';
 import { eventFilterSchema, queryOptionsSchema, type QueryPage } from './query';
 
 /*
@@ -22,6 +23,23 @@ const eventRefSchema = z
   .refine((r) => (r.id === undefined) !== (r.seq === undefined), {
     message: 'give exactly one of id or seq',
   });
+
+/** A caller-chosen id that makes a long call cancellable (`cancelJob`) and report progress. */
+const jobIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -, at most 64')
+  .optional();
+
+const streamNameSchema = z.string().min(1).max(1024);
+
+/** Where to stop folding: after the last event with seq ≤ `seq`, time ≤ `time`, stream version ≤ `version`. */
+const positionSchema = z
+  .object({
+    seq: z.number().int().min(0).optional(),
+    time: z.string().min(1).max(64).optional(),
+    version: z.number().int().min(0).optional(),
+  })
+  .strict();
 
 /** Params schemas for every method: the single source of truth for what a caller may send. */
 export const apiParamSchemas = {
@@ -58,6 +76,33 @@ export const apiParamSchemas = {
       expectedVersion: z.number().int().min(0).optional(),
     })
     .strict(),
+  stateAt: z
+    .object({ stream: streamNameSchema.optional(), at: positionSchema.default({}), jobId: jobIdSchema })
+    .strict(),
+  diff: z
+    .object({
+      stream: streamNameSchema.optional(),
+      from: positionSchema,
+      to: positionSchema,
+      jobId: jobIdSchema,
+    })
+    .strict(),
+  bisect: z
+    .object({
+      stream: streamNameSchema.optional(),
+      /** A stream name or a prefix pattern ending in `*`: the first event after which ANY of them satisfies `where`. */
+      streams: streamNameSchema.optional(),
+      where: z.string().min(1).max(4096),
+      /** Fold once more through everything to check the condition never turns false again. */
+      verify: z.boolean().optional(),
+      jobId: jobIdSchema,
+    })
+    .strict()
+    .refine((r) => r.stream === undefined || r.streams === undefined, {
+      message: 'give stream or streams, not both',
+    }),
+  /** Named `job`, not `jobId`: a jobId param makes the call itself a job. */
+  cancelJob: z.object({ job: z.string().min(1).max(64) }).strict(),
 } as const;
 
 type Schemas = typeof apiParamSchemas;
@@ -117,6 +162,68 @@ export interface ApiAppendResult {
   lastSeq: number;
 }
 
+/** A position a state stands after (seq 0 and no event: the initial state). */
+export interface ApiPosition {
+  seq: number;
+  version?: number;
+  time?: string;
+  eventId?: string;
+}
+
+export interface ApiStateAt {
+  scope: 'stream' | 'global';
+  stream?: string;
+  /** The projection that folded it (the built-in generic reducers unless said otherwise). */
+  projection: string;
+  state: JsonValue;
+  position: ApiPosition;
+  /** Events applied by this call, after the snapshot it started from. */
+  folded: number;
+  fromSnapshot?: number;
+}
+
+export interface ApiDiff {
+  scope: 'stream' | 'global';
+  stream?: string;
+  from: ApiPosition;
+  to: ApiPosition;
+  entries: DiffEntry[];
+  folded: number;
+}
+
+export interface ApiBisect {
+  where: string;
+  found: boolean;
+  /** Seq of the event that flipped the condition (0: it holds before any event). */
+  seq: number;
+  version?: number;
+  stream?: string;
+  event?: StoredEvent;
+  stateBefore?: JsonValue;
+  stateAfter?: JsonValue;
+  diff: DiffEntry[];
+  folds: number;
+  applied: number;
+  monotone?: boolean;
+  notes: string[];
+}
+
+/** A long call's progress, pushed to the UI (SSE `/api/jobs/stream`, or IPC in Electron). */
+export interface ApiJobUpdate {
+  jobId: string;
+  method: string;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  done: number;
+  total: number;
+  message?: string;
+}
+
+/** What a handler gets besides its params: a cancel signal and a progress callback. */
+export interface CallContext {
+  signal: AbortSignal;
+  progress(done: number, total: number): void;
+}
+
 /** Errors any method may report besides its own. */
 type CommonErrors = 'INVALID_ARGUMENT' | 'CLOSED' | 'CORRUPT' | 'IO_ERROR' | 'INTERNAL';
 
@@ -137,6 +244,10 @@ export interface EngineApi {
     errors:
       CommonErrors | 'INVALID_EVENT' | 'CONCURRENCY_CONFLICT' | 'DUPLICATE_ID' | 'READ_ONLY' | 'NO_SPACE';
   };
+  stateAt: { params: z.input<Schemas['stateAt']>; result: ApiStateAt; errors: CommonErrors | 'CANCELLED' };
+  diff: { params: z.input<Schemas['diff']>; result: ApiDiff; errors: CommonErrors | 'CANCELLED' };
+  bisect: { params: z.input<Schemas['bisect']>; result: ApiBisect; errors: CommonErrors | 'CANCELLED' };
+  cancelJob: { params: z.input<Schemas['cancelJob']>; result: { cancelled: boolean }; errors: CommonErrors };
 }
 
 export type ApiMethod = keyof EngineApi;
@@ -146,7 +257,9 @@ export type ApiResultOf<M extends ApiMethod> = EngineApi[M]['result'];
 export type ParsedParams<M extends ApiMethod> = z.output<Schemas[M]>;
 
 /** The handler table's shape: a missing or mistyped handler fails to compile. */
-export type Handlers = { [M in ApiMethod]: (params: ParsedParams<M>) => Promise<ApiResultOf<M>> };
+export type Handlers = {
+  [M in ApiMethod]: (params: ParsedParams<M>, ctx: CallContext) => Promise<ApiResultOf<M>>;
+};
 
 /** Codes a transport adds on top of the engine's: the web host's auth checks and a lost connection. */
 export type TransportErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'NETWORK';

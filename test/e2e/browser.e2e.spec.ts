@@ -19,6 +19,7 @@ describe('event browser in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let commonType: string;
+  let planted: { stream: string; eventId: string };
   const dialogs: string[] = [];
 
   const rows = () => page.locator('.scroller .row[data-seq]');
@@ -27,7 +28,7 @@ describe('event browser in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'chronoscope-e2e-'));
-    await createDemoStore(join(dir, 'store'), { events: 3000 });
+    ({ plantedBug: planted } = await createDemoStore(join(dir, 'store'), { events: 3000 }));
     store = await FileStore.open(join(dir, 'store'), {});
     await store.append([
       {
@@ -118,6 +119,78 @@ describe('event browser in Chromium', () => {
     await expect.poll(() => page.locator('.scroller .row[data-seq]').count()).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(() => page.url()).not.toContain('since=');
+  });
+
+  it('zooms to the time range brushed across the timeline', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/`);
+    const svg = page.locator('[data-testid=timeline] svg');
+    await expect.poll(() => page.locator('[data-testid=timeline] rect').count()).toBeGreaterThan(10);
+    const box = (await svg.boundingBox())!;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width * 0.25, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.4, y, { steps: 5 });
+    await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
+    await expect.poll(() => page.getByTestId('brush').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'e2e-brush.png') });
+    await page.mouse.up();
+    await expect.poll(() => page.url()).toContain('since=');
+    const stats = await store.stats();
+    const first = Date.parse(stats.firstTime!);
+    const since = Date.parse(`${await page.locator('#filter-since').inputValue()}Z`);
+    const until = Date.parse(`${await page.locator('#filter-until').inputValue()}Z`);
+    // A quarter of the way in, for a quarter of the width: not a single bucket.
+    expect(since).toBeGreaterThan(first);
+    expect(until - since).toBeGreaterThan((Date.parse(stats.lastTime!) - first) / 8);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.url()).not.toContain('since=');
+  });
+
+  it('travels through a stream: the scrubber moves the list and the state tree, pins diff two positions', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/?stream=${encodeURIComponent(planted.stream)}`);
+    await expect.poll(() => rows().count()).toBeGreaterThan(3);
+    await rows().nth(1).locator('.cell.seq').click();
+    await page.getByRole('button', { name: 'State here' }).click();
+    await expect.poll(() => page.getByTestId('timetravel').isVisible()).toBe(true);
+    const seq1 = await selectedSeq();
+    await expect.poll(() => page.getByTestId('state-meta').textContent()).toContain(`#${seq1}`);
+    await expect.poll(() => page.getByTestId('state-tree').textContent()).toContain('$version');
+    await page.getByRole('button', { name: /^Pin A/ }).click();
+    // The scrubber is the list's cursor: moving it selects a later row and refolds.
+    const last = (await rows().count()) - 1;
+    await page.getByTestId('scrubber').fill(String(last));
+    await expect.poll(selectedSeq).toBeGreaterThan(seq1);
+    const seq2 = await selectedSeq();
+    await expect.poll(() => page.getByTestId('state-meta').textContent()).toContain(`#${seq2}`);
+    await expect.poll(() => page.getByTestId('timeline-cursor').count()).toBe(1);
+    await page.getByRole('button', { name: /^Pin B/ }).click();
+    await expect.poll(() => page.getByTestId('diff').first().textContent()).toContain('$version');
+    await page.screenshot({ path: join(shots, 'e2e-timetravel.png') });
+    // k steps back through the same cursor.
+    await page.keyboard.press('k');
+    await expect.poll(selectedSeq).toBeLessThan(seq2);
+  });
+
+  it("finds the demo store's planted bug with bisect", async () => {
+    await page.getByRole('button', { name: 'Bisect…' }).click();
+    const dialog = page.getByTestId('bisect-dialog');
+    await dialog.getByLabel('Condition').fill('total < 0');
+    await dialog.getByLabel('any stream matching').check();
+    await dialog.getByLabel('Stream pattern').fill('Order-*');
+    await dialog.getByRole('button', { name: 'Run bisect' }).click();
+    await expect
+      .poll(() => page.getByTestId('bisect-stream').textContent(), { timeout: 20_000 })
+      .toBe(planted.stream);
+    expect(await page.getByTestId('bisect-id').textContent()).toContain(planted.eventId);
+    expect(await page.getByTestId('bisect-event').textContent()).toContain('RefundIssued');
+    expect(await dialog.getByTestId('diff').textContent()).toContain('total');
+    await page.screenshot({ path: join(shots, 'e2e-bisect.png') });
+    await dialog.getByRole('button', { name: 'Go to this event' }).click();
+    await expect.poll(() => page.getByTestId('bisect-dialog').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('cursor').textContent()).toContain('RefundIssued');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('timetravel').count()).toBe(0);
+    await page.goto(`http://127.0.0.1:${host.port}/`);
   });
 
   it('filters on a value when its cell is clicked', async () => {

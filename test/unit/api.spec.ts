@@ -39,6 +39,10 @@ const badInputs: Record<ApiMethod, unknown[]> = {
   health: [{ x: 1 }],
   verify: [{ deep: true }],
   append: [{}, { events: [] }, { events: 'x' }, { events: [{ stream: 's' }] }, { events: [{ type: 't' }] }],
+  stateAt: [{ at: { seq: -1 } }, { at: { bogus: 1 } }, { stream: '' }, { jobId: 'has space' }],
+  diff: [{}, { from: { seq: 1 } }, { from: { seq: 1 }, to: { seq: 1.5 } }],
+  bisect: [{}, { where: '' }, { where: 'x > 1', stream: 'a', streams: 'b*' }, { where: 'x', verify: 'yes' }],
+  cancelJob: [{}, { job: '' }, { jobId: 'x' }],
 };
 
 function suite(name: string, open: () => Promise<{ store: EventStore; cleanup(): Promise<void> }>): void {
@@ -175,6 +179,52 @@ function suite(name: string, open: () => Promise<{ store: EventStore; cleanup():
         'CONCURRENCY_CONFLICT',
       );
       expectError(await api.call('query', { options: { cursor: '!!' } }), 'INVALID_ARGUMENT');
+    });
+
+    it('folds the state at a position, diffs two positions and bisects to the flipping event', async () => {
+      const pay = (amount: number) => ({ stream: 'Order-1', type: 'Paid', data: { total: amount } });
+      value(
+        await api.call('append', {
+          events: [pay(10), { stream: 'Other', type: 'Noise' }, pay(5), pay(-3), pay(-4)],
+        }),
+      );
+      const s = value(await api.call('stateAt', { stream: 'Order-1', at: { seq: 3 } }));
+      expect(s).toMatchObject({ scope: 'stream', stream: 'Order-1', position: { seq: 3, version: 2 } });
+      expect(s.state).toMatchObject({ total: 5, $version: 2 });
+      const g = value(await api.call('stateAt', { at: { seq: 2 } }));
+      expect(g.state).toMatchObject({ events: 2, counts: { Paid: 1, Noise: 1 } });
+
+      const d = value(await api.call('diff', { stream: 'Order-1', from: { seq: 3 }, to: { seq: 4 } }));
+      expect(d.entries).toContainEqual({ path: ['total'], kind: 'changed', before: 5, after: -3 });
+
+      const b = value(await api.call('bisect', { streams: 'Order-*', where: 'total < 0' }));
+      expect(b).toMatchObject({ found: true, seq: 4, stream: 'Order-1', where: 'total < 0' });
+      expect(b.event?.data).toEqual({ total: -3 });
+      const one = value(await api.call('bisect', { stream: 'Order-1', where: 'total < 0' }));
+      expect(one).toMatchObject({ found: true, seq: 4, version: 3, monotone: true });
+      const none = value(await api.call('bisect', { where: 'counts.Refund > 0' }));
+      expect(none.found).toBe(false);
+      expectError(await api.call('bisect', { where: 'total <<< 0' }), 'INVALID_ARGUMENT');
+      expectError(await api.call('stateAt', { at: { version: 1 } }), 'INVALID_ARGUMENT');
+    });
+
+    it('reports progress of a job and cancels it by id', async () => {
+      const events = Array.from({ length: 3000 }, (_, i) => ({ stream: `S-${i % 50}`, type: 'T' }));
+      value(await api.call('append', { events }));
+      const updates: string[] = [];
+      api.jobs.on((u) => updates.push(`${u.jobId}:${u.state}`));
+      value(await api.call('stateAt', { at: {}, jobId: 'fold-1' }));
+      expect(updates).toContain('fold-1:running');
+      expect(updates.at(-1)).toBe('fold-1:done');
+
+      // Cancel as soon as the job is registered: the fold checks its signal between pages.
+      const off = api.jobs.on((u) => {
+        if (u.jobId === 'fold-2' && u.state === 'running') void api.call('cancelJob', { job: 'fold-2' });
+      });
+      expectError(await api.call('bisect', { where: 'events > 1000000', jobId: 'fold-2' }), 'CANCELLED');
+      off();
+      expect(updates.at(-1)).toBe('fold-2:cancelled');
+      expect(value(await api.call('cancelJob', { job: 'fold-2' }))).toEqual({ cancelled: false });
     });
 
     it('reports a closed store as CLOSED, and health says closed', async () => {

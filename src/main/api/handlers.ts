@@ -7,6 +7,7 @@ import {
   type ApiParams,
   type ApiResult,
   type ApiResultOf,
+  type CallContext,
   type Handlers,
 } from '../../shared/api';
 import { ChronoscopeError } from '../../shared/errors';
@@ -14,6 +15,8 @@ import { parseOrThrow } from '../../shared/query';
 import type { MetricsSnapshot } from '../engine/metrics';
 import type { EventStore } from '../engine/types';
 import { buildChain } from './chain';
+import { JobRegistry } from './jobs';
+import { timeTravelHandlers } from './timetravel';
 import { toApiError } from './toApiError';
 
 /** What some backends offer beyond EventStore; read structurally so the API needs no backend imports. */
@@ -30,6 +33,8 @@ export interface ApiOptions {
 /** The one handler table (DESIGN §6) plus a validating dispatcher that every transport calls. */
 export interface Api {
   readonly handlers: Handlers;
+  /** Long calls in flight: hosts forward its updates to their push channel. */
+  readonly jobs: JobRegistry;
   /** Validates and runs one call; never throws: every outcome is an envelope. */
   dispatch(method: unknown, params: unknown): Promise<ApiResult<unknown>>;
   /** Typed variant for in-process callers (CLI, tests). */
@@ -46,7 +51,10 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
     return e;
   };
 
+  const jobs = new JobRegistry();
   const handlers = {
+    ...timeTravelHandlers(store),
+    cancelJob: async (p) => ({ cancelled: jobs.cancel(p.job) }),
     stats: () => store.stats(),
     query: (p) => store.query(p.filter ?? {}, p.options ?? {}),
     histogram: (p) => store.histogram(p.filter ?? {}, { buckets: p.buckets }),
@@ -106,8 +114,9 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
           field: 'method',
         });
       const parsed = parseOrThrow(apiParamSchemas[method], params ?? {}, 'params');
-      const run = handlers[method] as (p: unknown) => Promise<unknown>;
-      return { ok: true, value: await run(parsed) };
+      const run = handlers[method] as (p: unknown, ctx: CallContext) => Promise<unknown>;
+      const jobId = (parsed as { jobId?: string }).jobId;
+      return { ok: true, value: await jobs.run(jobId, method, (ctx) => run(parsed, ctx)) };
     } catch (err) {
       return { ok: false, error: toApiError(err, (e) => options.onInternalError?.(e, String(method))) };
     }
@@ -115,6 +124,7 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
 
   return {
     handlers,
+    jobs,
     dispatch,
     call: (method, params) => dispatch(method, params) as never,
   };

@@ -1,4 +1,5 @@
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { JOB_CHANNEL } from '../../shared/ipc';
 import { bindIpc } from '../api/bindIpc';
 import { createApi } from '../api/handlers';
 import type { EventStore } from '../engine/types';
@@ -57,6 +58,11 @@ export async function startElectronHost(options: ElectronHostOptions): Promise<B
     if (/^https?:\/\//.test(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
+
+  const offJobs = api.jobs.on((u) => {
+    if (!win.isDestroyed()) win.webContents.send(JOB_CHANNEL, u);
+  });
+  win.on('closed', offJobs);
 
   if (options.devUrl) await win.loadURL(options.devUrl);
   else await win.loadFile(options.rendererFile);

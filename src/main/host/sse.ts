@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { ChronoscopeError } from '../../shared/errors';
 import { parseFilter, type EventFilter } from '../../shared/query';
 import { toApiError } from '../api/toApiError';
+import type { JobRegistry } from '../api/jobs';
 import type { EventStore } from '../engine/types';
 
 const HEARTBEAT_MS = 15_000;
@@ -39,6 +40,39 @@ function writeAndWait(res: ServerResponse, chunk: string): Promise<void> | undef
   });
 }
 
+/** Opens an SSE response: headers, reconnect delay, heartbeat; returns the function that stops the heartbeat. */
+function openSse(res: ServerResponse, open: Set<ServerResponse>): () => void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-content-type-options': 'nosniff',
+  });
+  res.write('retry: 2000\n\n');
+  open.add(res);
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+  return () => {
+    clearInterval(heartbeat);
+    open.delete(res);
+  };
+}
+
+/** Job progress over SSE: one `job` message per update of any long call (ApiJobUpdate). */
+export function createJobStreamHandler(jobs: JobRegistry, open: Set<ServerResponse>) {
+  return async function jobStream(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    const res = reply.raw;
+    const close = openSse(res, open);
+    const off = jobs.on((u) => {
+      if (!res.destroyed) res.write(`event: job\ndata: ${JSON.stringify(u)}\n\n`);
+    });
+    res.on('close', () => {
+      off();
+      close();
+    });
+  };
+}
+
 /**
  * Live tail over Server-Sent Events: catch-up then live from the store's subscription, one
  * `event` message per stored event (its seq as the message id, so reconnects resume exactly).
@@ -54,19 +88,10 @@ export function createSseHandler(store: EventStore, open: Set<ServerResponse>) {
     }
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-content-type-options': 'nosniff',
-    });
-    res.write('retry: 2000\n\n');
-    open.add(res);
+    const close = openSse(res, open);
     const sub = store.subscribe(args);
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
     const stop = () => {
-      clearInterval(heartbeat);
-      open.delete(res);
+      close();
       void sub.close();
     };
     res.on('close', stop);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ApiErrorCode } from '../../shared/api';
 import { createApi, type Api } from '../api/handlers';
 import type { EventStore } from '../engine/types';
-import { createSseHandler } from './sse';
+import { createJobStreamHandler, createSseHandler } from './sse';
 import { createGuard, newToken } from './webGuard';
 
 /** The renderer may load only its own code; data never becomes markup or script (DESIGN §6). */
@@ -88,6 +88,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/api/events/stream', createSseHandler(options.store, streams));
+  app.get('/api/jobs/stream', createJobStreamHandler(api.jobs, streams));
   app.post('/api/:method', async (req, reply) => {
     const { method } = req.params as { method: string };
     const result = await api.dispatch(method, req.body);

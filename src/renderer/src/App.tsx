@@ -4,15 +4,18 @@ import { ErrorBanner } from './components/ErrorBanner';
 import { EventList } from './components/EventList';
 import { FilterBar } from './components/FilterBar';
 import { StatsHeader } from './components/StatsHeader';
+import { TimeTravelPanel } from './components/TimeTravelPanel';
 import { Timeline } from './components/Timeline';
 import { useKeyboard } from './components/useKeyboard';
 import { useBrowser } from './state/useBrowser';
+import { useTimeTravel } from './state/useTimeTravel';
 
 const STATS_REFRESH_MS = 10_000;
 
-/** The event browser: header, filter bar, the windowed list and the detail pane. */
+/** The event browser: header, filter bar, the windowed list and the detail or time-travel pane. */
 export function App() {
   const detailOpen = useBrowser((s) => s.detail !== null);
+  const timeTravel = useTimeTravel((s) => s.open);
   useKeyboard();
 
   useEffect(() => {
@@ -33,9 +36,9 @@ export function App() {
       <FilterBar />
       <Timeline />
       <ErrorBanner />
-      <main className={detailOpen ? 'content with-detail' : 'content'}>
+      <main className={detailOpen || timeTravel ? 'content with-detail' : 'content'}>
         <EventList />
-        {detailOpen && <DetailPane />}
+        {timeTravel ? <TimeTravelPanel /> : detailOpen && <DetailPane />}
       </main>
     </div>
   );

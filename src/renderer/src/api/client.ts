@@ -1,4 +1,4 @@
-import type { ApiErrorCode, ApiMethod, ApiParams, ApiResultOf } from '@shared/api';
+import type { ApiErrorCode, ApiJobUpdate, ApiMethod, ApiParams, ApiResultOf } from '@shared/api';
 import type { StoredEvent } from '@shared/event';
 import type { EventFilter } from '@shared/query';
 import { httpTransport, ipcTransport, type Transport } from './transport';
@@ -23,11 +23,14 @@ export interface TailOptions {
 }
 
 const TAIL_FLUSH_MS = 100;
+let jobCounter = 0;
 const POLL_MS = 1000;
 
 /** The renderer's one API client: typed calls plus a live tail, over whichever transport this host offers. */
 export class ApiClient {
   readonly #t: Transport;
+  readonly #jobListeners = new Set<(u: ApiJobUpdate) => void>();
+  #jobSource: EventSource | undefined;
   constructor(transport: Transport) {
     this.#t = transport;
   }
@@ -41,6 +44,45 @@ export class ApiClient {
     const r = await this.#t.call(method, params);
     if (r.ok) return r.value as ApiResultOf<M>;
     throw new ApiClientError(r.error.code, r.error.message, r.error.details);
+  }
+
+  /** Subscribes to progress of long calls (those given a jobId); returns the unsubscribe function. */
+  onJob(listener: (u: ApiJobUpdate) => void): () => void {
+    if (this.#t.kind === 'ipc') return window.chronoscope!.onJob(listener);
+    // One shared stream for all jobs: browsers allow only ~6 connections per host over HTTP/1.1.
+    this.#jobListeners.add(listener);
+    if (!this.#jobSource) {
+      const es = new EventSource('/api/jobs/stream');
+      es.addEventListener('job', (m) => {
+        const u = JSON.parse((m as MessageEvent<string>).data) as ApiJobUpdate;
+        for (const l of this.#jobListeners) l(u);
+      });
+      this.#jobSource = es;
+    }
+    return () => {
+      this.#jobListeners.delete(listener);
+      if (this.#jobListeners.size === 0) {
+        this.#jobSource?.close();
+        this.#jobSource = undefined;
+      }
+    };
+  }
+
+  /**
+   * Runs a long call as a job: `onProgress` sees its updates, and the returned `cancel` stops it
+   * (the call then rejects with CANCELLED).
+   */
+  job<M extends ApiMethod>(
+    method: M,
+    params: ApiParams<M>,
+    onProgress: (done: number, total: number) => void = () => {},
+  ): { result: Promise<ApiResultOf<M>>; cancel: () => void } {
+    const jobId = `${method}-${Date.now().toString(36)}-${(++jobCounter).toString(36)}`;
+    const off = this.onJob((u) => {
+      if (u.jobId === jobId && u.state === 'running') onProgress(u.done, u.total);
+    });
+    const result = this.call(method, { ...params, jobId } as ApiParams<M>).finally(off);
+    return { result, cancel: () => void this.call('cancelJob', { job: jobId }).catch(() => {}) };
   }
 
   /** Streams new events matching the filter, in batches; returns the function that stops it. */

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { formatTime } from '../format';
 import { useBrowser } from '../state/useBrowser';
+import { useTimeTravel } from '../state/useTimeTravel';
 import { ChainView } from './ChainView';
 
 /** The selected event as pretty JSON text, with copy, chain and quick filters. Never rendered as markup. */
@@ -50,6 +51,9 @@ export function DetailPane() {
         )}
         <button type="button" onClick={() => setFilter({ stream: event.stream }, true)}>
           Stream history
+        </button>
+        <button type="button" onClick={() => useTimeTravel.getState().show(event.stream)}>
+          State here
         </button>
       </div>
       {chain && chain.event.id === event.id && <ChainView chain={chain} />}

@@ -1,9 +1,11 @@
 import { formatBytes, formatCount, formatTime } from '../format';
 import { useBrowser } from '../state/useBrowser';
+import { useTimeTravel } from '../state/useTimeTravel';
 
 /** What store this is and how big: events, streams, storage, newest event. */
 export function StatsHeader() {
   const stats = useBrowser((s) => s.stats);
+  const travelling = useTimeTravel((s) => s.open);
   const storage = stats
     ? stats.storage.activeSegmentBytes + stats.storage.sealedSegmentBytes + stats.storage.indexBytes
     : 0;
@@ -43,6 +45,19 @@ export function StatsHeader() {
           </div>
         </dl>
       )}
+      <button
+        type="button"
+        className={travelling ? 'header-action active' : 'header-action'}
+        aria-pressed={travelling}
+        title="State at any position, diffs and bisect (t)"
+        onClick={() => {
+          const tt = useTimeTravel.getState();
+          if (tt.open) tt.hide();
+          else tt.show(useBrowser.getState().detail?.stream ?? null);
+        }}
+      >
+        ◷ Time travel
+      </button>
     </header>
   );
 }

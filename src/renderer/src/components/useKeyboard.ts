@@ -1,10 +1,11 @@
 import { useEffect } from 'react';
 import { useBrowser } from '../state/useBrowser';
+import { useTimeTravel } from '../state/useTimeTravel';
 
 const isTyping = (t: EventTarget | null) =>
   t instanceof HTMLElement && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.isContentEditable);
 
-/** j/k move, / searches, Enter opens the detail, Esc closes it (or leaves a field). */
+/** j/k move, / searches, Enter opens the detail, t toggles time travel, Esc closes (or leaves a field). */
 export function useKeyboard(): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -34,9 +35,20 @@ export function useKeyboard(): void {
           e.preventDefault();
           s.openDetail();
           break;
-        case 'Escape':
-          s.closeDetail();
+        case 't': {
+          e.preventDefault();
+          const tt = useTimeTravel.getState();
+          if (tt.open) tt.hide();
+          else tt.show(s.detail?.stream ?? null);
           break;
+        }
+        case 'Escape': {
+          const tt = useTimeTravel.getState();
+          if (tt.bisect.open) tt.openBisect(false);
+          else if (tt.open) tt.hide();
+          else s.closeDetail();
+          break;
+        }
       }
     };
     window.addEventListener('keydown', onKey);

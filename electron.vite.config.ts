@@ -15,6 +15,10 @@ export default defineConfig({
           index: fileURLToPath(new URL('./src/main/index.ts', import.meta.url)),
           // The file store seals in a worker loaded from `./sealWorker.js` beside the bundle.
           sealWorker: fileURLToPath(new URL('./src/main/engine/file/sealWorker.ts', import.meta.url)),
+          // User projections / replay handlers run in a worker loaded from `./userModuleWorker.js`.
+          userModuleWorker: fileURLToPath(
+            new URL('./src/main/engine/timetravel/userModuleWorker.ts', import.meta.url),
+          ),
         },
       },
     },

@@ -69,6 +69,23 @@ export const ROWS: readonly RowDef[] = [
     goal: { op: '<', value: 300 },
   },
   { key: 'search-all', label: 'full-text: all matches', unit: 'ms p50', better: 'lower' },
+  { key: 'state-stream', label: 'state at a random version, one stream', unit: 'ms p99', better: 'lower' },
+  p99('state-stream-snap', 'state at a random version, one stream (snapshots)', 10),
+  p99('state-global-snap', 'global state at a random seq (snapshots)', 1000),
+  {
+    key: 'ui-filter-first-rows',
+    label: 'app: filter → first rows rendered',
+    unit: 'ms p50',
+    better: 'lower',
+    goal: { op: '<', value: 150 },
+  },
+  {
+    key: 'ui-scroll-frame',
+    label: 'app: frame time scrolling the list',
+    unit: 'ms p95',
+    better: 'lower',
+    goal: { op: '<=', value: 16.7 },
+  },
   {
     key: 'open-first-page',
     label: 'open store + first page',

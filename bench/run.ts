@@ -16,6 +16,9 @@ import { ingestAll } from './metrics/ingest';
 import { READ_ROWS, readRows } from './metrics/reads';
 import { openRow, rebuildRow } from './metrics/reopen';
 import { soakRows } from './metrics/soak';
+import { TIMETRAVEL_ROWS, timeTravelRows } from './metrics/timetravel';
+import { UI_ROWS, uiRows } from './metrics/ui';
+import { TYPES } from './workload';
 import { OursSubject } from './ours';
 import { buildRows, gitInfo, machineInfo, renderTable, writeResults, fmt } from './report';
 import { BASELINES, ROWS, type Column } from './rows';
@@ -27,6 +30,8 @@ const OURS_ONLY: Record<string, string> = {
   'rebuild-index': 'ours only: no index separable from the data',
   'rss-file': 'ours only (measured in a child process)',
   'rss-memory': 'ours only (memory backend)',
+  'ui-filter-first-rows': 'ours only: the app over our engine',
+  'ui-scroll-frame': 'ours only: the app over our engine',
   'import-gz': 'ours only: baselines have no importer',
 };
 
@@ -76,7 +81,10 @@ async function main(): Promise<void> {
     const subjectRows = ['ingest', 'ingest-vs-ceiling', 'disk-per-1k', ...READ_ROWS.map((r) => r.key)];
     const needSubjects = subjectRows.some((k) => ctx.wants(k));
     const needStore =
-      needSubjects || ['open-first-page', 'rss-file', 'rebuild-index'].some((k) => ctx.wants(k));
+      needSubjects ||
+      ['open-first-page', 'rss-file', 'rebuild-index', ...TIMETRAVEL_ROWS, ...UI_ROWS].some((k) =>
+        ctx.wants(k),
+      );
     if (ctx.has('limit') && ['ingest', 'ingest-vs-ceiling', 'disk-per-1k'].some((k) => ctx.wants(k))) {
       ctx.log('limit: measuring JSON, gzip and write+fsync ceilings');
       ctx.limits = await measureLimits(ctx.workload, ctx.tmp, (s) => ctx.log(s));
@@ -85,11 +93,13 @@ async function main(): Promise<void> {
     await readRows(ctx);
     await diskRow(ctx);
     const ours = ctx.subjects.find((s): s is OursSubject => s instanceof OursSubject);
+    await timeTravelRows(ctx, ours); // after diskRow: its snapshots would count as index bytes
     await closeSubjects(ctx);
     if (ours) {
       await openRow(ctx, ours.dir);
       await rssFileRow(ctx, ours.dir);
       await rebuildRow(ctx, ours.dir);
+      await uiRows(ctx, ours.dir, TYPES);
     }
     await rssMemoryRow(ctx);
     await importRow(ctx);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FileStore } from '../src/main/engine/file/FileStore';
+import { FileStore, type FileStoreOptions } from '../src/main/engine/file/FileStore';
 import { summarise, type Summary } from './stats';
 import { Workload, shapeFor } from './workload';
 
@@ -11,6 +11,10 @@ export interface SoakArgs {
   seed: number;
   /** The run's workload size: the soak keeps its proportions (streams, actors) and runs past its end. */
   events: number;
+  /** File store options (test/fault/load.spec.ts uses small segments so a short run seals many times). */
+  storeOptions?: Partial<FileStoreOptions>;
+  /** In-process callers only: starts work beside the ingest (live tail, queries); its stop is awaited before close. */
+  alongside?: (store: FileStore) => () => Promise<void>;
 }
 
 /** What the soak measured: append latency, RSS every 5 s, and how well the rate was held. */
@@ -42,7 +46,8 @@ const MAX_INFLIGHT = 20;
 export async function runSoak(a: SoakArgs): Promise<SoakResult> {
   const total = Math.max(BATCH, Math.round(a.rate * a.seconds));
   const w = new Workload(shapeFor(a.events, a.seed));
-  const store = await FileStore.open(a.dir);
+  const store = await FileStore.open(a.dir, a.storeOptions);
+  const stopAlongside = a.alongside?.(store);
   const lat: number[] = [];
   const service: number[] = [];
   const rss: { t: number; mb: number }[] = [];
@@ -81,6 +86,7 @@ export async function runSoak(a: SoakArgs): Promise<SoakResult> {
     clearInterval(sampler);
   }
   const elapsed = (performance.now() - start) / 1000;
+  await stopAlongside?.();
   await store.close();
   const warmupSeconds = Math.min(60, a.seconds * 0.2);
   const steady = rss.filter((s) => s.t >= warmupSeconds).map((s) => s.mb);

@@ -13,7 +13,9 @@ import type { EventStore } from './engine/types';
 import { filterFromFlags, type FilterFlags } from './cli/filterFlags';
 import { printEvents, type OutputFormat } from './cli/output';
 import { progressBar } from './cli/progress';
+import { registerFollowCommand } from './cli/followCommand';
 import { registerTimeTravelCommands } from './cli/timetravelCommands';
+import { registerReplayCommand } from './cli/replayCommand';
 
 interface GlobalOpts {
   config?: string;
@@ -498,6 +500,8 @@ program
   });
 
 registerTimeTravelCommands(program, withStore);
+registerFollowCommand(program, withStore);
+registerReplayCommand(program, withStore, addFilterFlags);
 
 /** Runs the CLI; errors print one readable line (with the code) and set a non-zero exit code. */
 export async function main(argv = process.argv): Promise<void> {

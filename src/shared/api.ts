@@ -41,6 +41,16 @@ const positionSchema = z
   })
   .strict();
 
+/** A path on the host's machine, as a user types it in the browser (Electron's picker gives the same). */
+const hostPathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path');
+
+const importFormatSchema = z.enum(['auto', 'native', 'cloudevents', 'snake', 'camel']).default('auto');
+
 /** Params schemas for every method: the single source of truth for what a caller may send. */
 export const apiParamSchemas = {
   stats: noParams,
@@ -93,6 +103,8 @@ export const apiParamSchemas = {
       /** A stream name or a prefix pattern ending in `*`: the first event after which ANY of them satisfies `where`. */
       streams: streamNameSchema.optional(),
       where: z.string().min(1).max(4096),
+      /** `condition`: `total < 0 && exists(coupon)`; `js`: a JS expression over `state`. */
+      language: z.enum(['condition', 'js']).default('condition'),
       /** Fold once more through everything to check the condition never turns false again. */
       verify: z.boolean().optional(),
       jobId: jobIdSchema,
@@ -101,6 +113,22 @@ export const apiParamSchemas = {
     .refine((r) => r.stream === undefined || r.streams === undefined, {
       message: 'give stream or streams, not both',
     }),
+  follow: z
+    .object({
+      /** An absolute path of a JSONL file or a folder of them, on the host's machine. */
+      path: hostPathSchema,
+      format: importFormatSchema,
+    })
+    .strict(),
+  importFiles: z
+    .object({
+      paths: z.array(hostPathSchema).min(1).max(1000),
+      format: importFormatSchema,
+      jobId: jobIdSchema,
+    })
+    .strict(),
+  unfollow: z.object({ id: z.string().min(1).max(64) }).strict(),
+  follows: noParams,
   /** Named `job`, not `jobId`: a jobId param makes the call itself a job. */
   cancelJob: z.object({ job: z.string().min(1).max(64) }).strict(),
 } as const;
@@ -208,6 +236,52 @@ export interface ApiBisect {
   notes: string[];
 }
 
+/** One followed file's counters (see engine/ingest/follow.ts). */
+export interface ApiFollowedFile {
+  path: string;
+  offset: number;
+  lines: number;
+  imported: number;
+  duplicates: number;
+  quarantined: number;
+  rotations: number;
+  truncations: number;
+  format?: string;
+  error?: string;
+}
+
+/** An external file or folder being tailed into the open store. */
+export interface ApiFollow {
+  id: string;
+  path: string;
+  kind: 'file' | 'folder';
+  files: ApiFollowedFile[];
+  quarantine: { file: string; line: number; reason: string; raw: string }[];
+}
+
+/** What an import did: per-file and total counts and the first quarantined lines. */
+export interface ApiImportSummary {
+  lines: number;
+  blank: number;
+  imported: number;
+  duplicates: number;
+  quarantined: number;
+  failedFiles: number;
+  elapsedMs: number;
+  files: {
+    file: string;
+    bytes: number;
+    lines: number;
+    imported: number;
+    duplicates: number;
+    quarantined: number;
+    format?: string;
+    detection?: string;
+    error?: { code: string; message: string };
+  }[];
+  quarantine: { file: string; line: number; reason: string; raw: string }[];
+}
+
 /** A long call's progress, pushed to the UI (SSE `/api/jobs/stream`, or IPC in Electron). */
 export interface ApiJobUpdate {
   jobId: string;
@@ -248,6 +322,18 @@ export interface EngineApi {
   diff: { params: z.input<Schemas['diff']>; result: ApiDiff; errors: CommonErrors | 'CANCELLED' };
   bisect: { params: z.input<Schemas['bisect']>; result: ApiBisect; errors: CommonErrors | 'CANCELLED' };
   cancelJob: { params: z.input<Schemas['cancelJob']>; result: { cancelled: boolean }; errors: CommonErrors };
+  follow: {
+    params: z.input<Schemas['follow']>;
+    result: ApiFollow;
+    errors: CommonErrors | 'NOT_FOUND' | 'READ_ONLY';
+  };
+  unfollow: { params: z.input<Schemas['unfollow']>; result: { stopped: boolean }; errors: CommonErrors };
+  follows: { params: z.input<Schemas['follows']>; result: ApiFollow[]; errors: CommonErrors };
+  importFiles: {
+    params: z.input<Schemas['importFiles']>;
+    result: ApiImportSummary;
+    errors: CommonErrors | 'NOT_FOUND' | 'READ_ONLY' | 'NO_SPACE' | 'CANCELLED';
+  };
 }
 
 export type ApiMethod = keyof EngineApi;

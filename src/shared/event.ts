@@ -49,7 +49,10 @@ export const eventInputSchema = z
     tags: z.array(z.string().min(1).max(256)).max(64).optional(),
     schemaVersion: z.number().int().min(0).optional(),
     data: z.unknown().optional(),
-    meta: z.record(z.string(), z.unknown()).optional(),
+    // Checked, not rebuilt: z.record's copy drops a "__proto__" key, which then vanished from API appends.
+    meta: z
+      .custom<Record<string, unknown>>((v) => isPlainObject(v), { message: 'must be a JSON object' })
+      .optional(),
   })
   .strict();
 export type EventInput = z.input<typeof eventInputSchema>;

@@ -8,6 +8,8 @@ export const JOB_CHANNEL = 'chronoscope:job';
 /** What the preload exposes as `window.chronoscope`: the typed call and job progress, nothing else. */
 export interface PreloadApi {
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<ApiResultOf<M>>>;
+  /** The path of a file dropped on the page (Electron's webUtils); a browser never reveals it. */
+  pathForFile?(file: File): string;
   /** Subscribes to job progress; returns the unsubscribe function. */
   onJob(listener: (update: ApiJobUpdate) => void): () => void;
 }

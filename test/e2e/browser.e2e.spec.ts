@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -256,6 +256,40 @@ describe('event browser in Chromium', () => {
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(dialogs).toEqual([]);
     await page.screenshot({ path: join(shots, 'e2e-xss.png') });
+  });
+
+  it('follows an external JSONL file the test appends to, with its quarantined line shown', async () => {
+    const log = join(dir, 'external.jsonl');
+    const ext = (n: number) => `${JSON.stringify({ stream: 'Ext-1', type: 'ExternalLine', data: { n } })}\n`;
+    writeFileSync(log, `${ext(1)}{broken json\n`);
+    await page.goto(`http://127.0.0.1:${host.port}/?type=ExternalLine`);
+    await page.getByRole('button', { name: 'Sources…' }).click();
+    const dialog = page.getByTestId('sources-dialog');
+    await dialog.getByLabel('Path of a JSONL file or folder').fill(log);
+    await dialog.getByRole('button', { name: 'Follow live' }).click();
+    await expect.poll(() => dialog.getByTestId('follows').textContent()).toContain('external.jsonl');
+    await expect.poll(() => dialog.getByTestId('quarantine').textContent()).toContain('external.jsonl:2');
+    expect(await dialog.getByTestId('quarantine').textContent()).toContain('invalid JSON');
+    appendFileSync(log, ext(2) + ext(3));
+    await expect
+      .poll(() => dialog.getByTestId('follows').textContent())
+      .toMatch(/external\.jsonl.*\(native\)43/);
+    await page.screenshot({ path: join(shots, 'e2e-sources.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => rows().count()).toBe(3);
+    await page.getByLabel('Live tail').uncheck();
+  });
+
+  it('shows health: status, storage by tier and latency bars per operation', async () => {
+    await page.goto(`http://127.0.0.1:${host.port}/`);
+    await page.getByRole('button', { name: 'Health' }).click();
+    const dialog = page.getByTestId('health');
+    await expect.poll(() => page.getByTestId('health-status').textContent()).toBe('ok');
+    await expect.poll(() => dialog.locator('svg[aria-label$="latency"]').count()).toBeGreaterThan(1);
+    expect(await dialog.textContent()).toContain('sealed');
+    await page.screenshot({ path: join(shots, 'e2e-health.png') });
+    await page.keyboard.press('Escape');
+    await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
   it('follows new events with the live tail', async () => {

@@ -181,6 +181,37 @@ describe('chronoscope CLI', () => {
     child.kill('SIGTERM');
   });
 
+  it('follow live-imports an external log, quarantining bad lines with file:line, until Ctrl-C', async () => {
+    const { spawn } = await import('node:child_process');
+    const { appendFileSync, writeFileSync } = await import('node:fs');
+    const store = join(tmp.dir, 'followed');
+    const log = join(tmp.dir, 'app.jsonl');
+    writeFileSync(log, '{"eventType":"UserSignedUp","eventId":"e1","timestamp":"2026-01-01T00:00:00Z"}\n');
+    const child = spawn('node', [BIN, 'follow', store, log]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 300 && !re.test(err); i++) await new Promise((r) => setTimeout(r, 50));
+      return re.test(err);
+    };
+    expect(await waitFor(/following /), err).toBe(true);
+    appendFileSync(
+      log,
+      '{oops\n{"eventType":"UserSignedIn","eventId":"e2","timestamp":"2026-01-01T00:01:00Z"}\n',
+    );
+    expect(await waitFor(/3 lines, 2 imported, 1 quarantined/), err).toBe(true);
+    expect(err).toContain(`quarantined ${log}:2: invalid JSON`);
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    const q = await cli(['query', store, '-f', 'jsonl']);
+    expect(
+      q.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).type),
+    ).toEqual(['UserSignedUp', 'UserSignedIn']);
+  });
+
   it('serve answers the API on 127.0.0.1 only with the printed token', async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn('node', [BIN, 'serve', demo, '--read-only']);

@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { API_METHODS, type ApiMethod, type ApiResult } from '../../src/shared/api';
 import { IPC_CHANNEL } from '../../src/shared/ipc';
 import { createApi, type Api } from '../../src/main/api/handlers';
@@ -43,6 +43,10 @@ const badInputs: Record<ApiMethod, unknown[]> = {
   diff: [{}, { from: { seq: 1 } }, { from: { seq: 1 }, to: { seq: 1.5 } }],
   bisect: [{}, { where: '' }, { where: 'x > 1', stream: 'a', streams: 'b*' }, { where: 'x', verify: 'yes' }],
   cancelJob: [{}, { job: '' }, { jobId: 'x' }],
+  follow: [{}, { path: 'relative/file.jsonl' }, { path: '/tmp/a\0b' }, { path: '/tmp/x', format: 'xml' }],
+  unfollow: [{}, { id: 5 }],
+  follows: [{ x: 1 }],
+  importFiles: [{}, { paths: [] }, { paths: ['rel.jsonl'] }, { paths: ['/a'], format: 'csv' }],
 };
 
 function suite(name: string, open: () => Promise<{ store: EventStore; cleanup(): Promise<void> }>): void {
@@ -225,6 +229,33 @@ function suite(name: string, open: () => Promise<{ store: EventStore; cleanup():
       off();
       expect(updates.at(-1)).toBe('fold-2:cancelled');
       expect(value(await api.call('cancelJob', { job: 'fold-2' }))).toEqual({ cancelled: false });
+    });
+
+    it('follows an external JSONL file into the store, lists it with its quarantine, and imports one', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chronoscope-api-follow-'));
+      try {
+        const file = join(dir, 'app.jsonl');
+        writeFileSync(file, '{"stream":"Ext-1","type":"Hello"}\nnot json\n');
+        const f = value(await api.call('follow', { path: file }));
+        expect(f).toMatchObject({ kind: 'file', files: [{ imported: 1, quarantined: 1 }] });
+        expect(f.quarantine[0]).toMatchObject({ file, line: 2 });
+        expectError(await api.call('follow', { path: file }), 'INVALID_ARGUMENT');
+        expectError(await api.call('follow', { path: join(dir, 'missing.jsonl') }), 'NOT_FOUND');
+        appendFileSync(file, '{"stream":"Ext-1","type":"Again"}\n');
+        await vi.waitFor(async () => expect((await store.readStream('Ext-1')).length).toBe(2), {
+          timeout: 8000,
+        });
+        expect(value(await api.call('follows', {}))[0]!.files[0]!.imported).toBe(2);
+        expect(value(await api.call('unfollow', { id: f.id }))).toEqual({ stopped: true });
+        const once = join(dir, 'once.jsonl');
+        writeFileSync(once, '{"stream":"Ext-2","type":"A"}\n{"stream":"Ext-2","type":"B"}\n[]\n');
+        const imported = value(await api.call('importFiles', { paths: [once], jobId: 'import-1' }));
+        expect(imported).toMatchObject({ imported: 2, quarantined: 1, files: [{ format: 'native' }] });
+        expect(value(await api.call('follows', {}))).toEqual([]);
+      } finally {
+        await api.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('reports a closed store as CLOSED, and health says closed', async () => {

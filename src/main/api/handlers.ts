@@ -15,6 +15,7 @@ import { parseOrThrow } from '../../shared/query';
 import type { MetricsSnapshot } from '../engine/metrics';
 import type { EventStore } from '../engine/types';
 import { buildChain } from './chain';
+import { followHandlers } from './follow';
 import { JobRegistry } from './jobs';
 import { timeTravelHandlers } from './timetravel';
 import { toApiError } from './toApiError';
@@ -37,6 +38,8 @@ export interface Api {
   readonly jobs: JobRegistry;
   /** Validates and runs one call; never throws: every outcome is an envelope. */
   dispatch(method: unknown, params: unknown): Promise<ApiResult<unknown>>;
+  /** Stops what the API started (followed files); the store itself is the host's to close. */
+  close(): Promise<void>;
   /** Typed variant for in-process callers (CLI, tests). */
   call<M extends ApiMethod>(method: M, params: ApiParams<M>): Promise<ApiResult<ApiResultOf<M>>>;
 }
@@ -52,8 +55,11 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
   };
 
   const jobs = new JobRegistry();
+  const follows = followHandlers(store);
+  const { close: closeTimeTravel, ...timeTravel } = timeTravelHandlers(store);
   const handlers = {
-    ...timeTravelHandlers(store),
+    ...follows.handlers,
+    ...timeTravel,
     cancelJob: async (p) => ({ cancelled: jobs.cancel(p.job) }),
     stats: () => store.stats(),
     query: (p) => store.query(p.filter ?? {}, p.options ?? {}),
@@ -126,6 +132,10 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
     handlers,
     jobs,
     dispatch,
+    close: async () => {
+      await follows.close();
+      await closeTimeTravel();
+    },
     call: (method, params) => dispatch(method, params) as never,
   };
 }

@@ -3,6 +3,8 @@ import type { JsonValue } from '../../shared/event';
 import { diffJson, globalReducer, parseStatePredicate, streamReducer } from '../../shared/projection';
 import type { EventStore } from '../engine/types';
 import { bisectAnyStream, bisectGlobal, bisectStream } from '../engine/timetravel/bisect';
+import { compileJsPredicate } from '../engine/timetravel/jsPredicate';
+import { openSnapshotStore } from '../engine/timetravel/openSnapshots';
 import { MemorySnapshotStore, type SnapshotStore } from '../engine/timetravel/snapshots';
 import { globalStateAt, streamStateAt, type Position, type StateAt } from '../engine/timetravel/stateAt';
 
@@ -17,11 +19,20 @@ function position(p: { seq?: number; time?: string; version?: number }): Positio
 
 /**
  * The time-travel methods of the handler table (DESIGN §4) over the built-in generic reducers.
- * One adaptive snapshot store per API instance: scrubbing back and forth, diffs and bisect probes
+ * Snapshots come from the store's own catalogue (SQLite in chronoscope.db for a file store, so they
+ * outlive the session; memory for a memory store): scrubbing back and forth, diffs and bisect probes
  * start from the nearest earlier state instead of from seq 1. A snapshot never changes an answer.
  */
-export function timeTravelHandlers(store: EventStore, snapshots: SnapshotStore = defaultSnapshots()) {
+export function timeTravelHandlers(store: EventStore, given?: SnapshotStore) {
+  let opened: Promise<SnapshotStore> | undefined;
+  const snapshotStore = (): Promise<SnapshotStore> =>
+    (opened ??= given
+      ? Promise.resolve(given)
+      : // A catalogue that cannot be opened (a damaged or foreign db) must not stop time travel.
+        openSnapshotStore(store).catch(() => new MemorySnapshotStore({ kind: 'adaptive', every: 1000 })));
+
   async function fold(stream: string | undefined, at: Position, ctx: CallContext): Promise<ApiStateAt> {
+    const snapshots = await snapshotStore();
     const r: StateAt<unknown> =
       stream !== undefined
         ? await streamStateAt(store, stream, at, undefined, { snapshots, signal: ctx.signal })
@@ -43,6 +54,10 @@ export function timeTravelHandlers(store: EventStore, snapshots: SnapshotStore =
   }
 
   return {
+    /** Closes the snapshot catalogue (the event store is the host's to close). */
+    close: async () => {
+      if (opened && !given) await (await opened).close();
+    },
     stateAt: (p: ParsedParams<'stateAt'>, ctx: CallContext) => fold(p.stream, position(p.at), ctx),
 
     diff: async (p: ParsedParams<'diff'>, ctx: CallContext) => {
@@ -59,12 +74,14 @@ export function timeTravelHandlers(store: EventStore, snapshots: SnapshotStore =
     },
 
     bisect: async (p: ParsedParams<'bisect'>, ctx: CallContext): Promise<ApiBisect> => {
-      const where = parseStatePredicate(p.where);
+      const where = p.language === 'js' ? compileJsPredicate(p.where) : parseStatePredicate(p.where);
+      const snapshots = await snapshotStore();
       const progress = { signal: ctx.signal, onProgress: (d: number, t: number) => ctx.progress(d, t) };
       const r =
         p.stream !== undefined
           ? await bisectStream(store, p.stream, where, {
               ...(p.verify !== undefined ? { verify: p.verify } : {}),
+              snapshots,
               ...progress,
             })
           : p.streams !== undefined
@@ -74,13 +91,8 @@ export function timeTravelHandlers(store: EventStore, snapshots: SnapshotStore =
                 where,
                 progress,
               )
-            : await bisectGlobal(store, where, { verify: p.verify ?? false, ...progress });
+            : await bisectGlobal(store, where, { verify: p.verify ?? false, snapshots, ...progress });
       return { where: where.source, ...(r as Omit<ApiBisect, 'where'>) };
     },
   };
-}
-
-/** Sparse snapshots while folding plus one at every bisect probe, bounded so a long session stays small. */
-function defaultSnapshots(): SnapshotStore {
-  return new MemorySnapshotStore({ kind: 'adaptive', every: 5000 }, { maxEntries: 2000 });
 }

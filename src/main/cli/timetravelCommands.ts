@@ -1,6 +1,7 @@
 /**
  * The time-travel commands (`state`, `diff`, `bisect`): thin wrappers over engine/timetravel so
- * the CLI shows exactly what the UI will. `replay` arrives with the worker-based slice.
+ * the CLI shows exactly what the UI will. `--projection <file>` folds a user projection (in its
+ * worker) instead of the generic reducers; `replay` lives in replayCommand.ts.
  */
 import type { Command } from 'commander';
 import { ChronoscopeError } from '../../shared/errors';
@@ -14,6 +15,8 @@ import {
   type ResolvedPosition,
   type StateAt,
 } from '../engine/timetravel/stateAt';
+import type { BatchProjection } from '../engine/timetravel/batchProjection';
+import { loadUserProjection } from '../engine/timetravel/userProjection';
 import { progressBar } from './progress';
 
 /** How the CLI opens a store for a command (cli.ts's withStore has this shape). */
@@ -60,15 +63,45 @@ const describe = (p: ResolvedPosition) =>
     : `seq ${p.seq}${p.version !== undefined ? ` (version ${p.version})` : ''} ${p.time ?? ''}`.trim();
 
 /** Folds to one position, with a progress bar on a terminal for global folds. */
-async function fold(store: EventStore, stream: string | undefined, pos: Position): Promise<StateAt<unknown>> {
-  if (stream !== undefined) return streamStateAt(store, stream, pos);
+async function fold(
+  store: EventStore,
+  stream: string | undefined,
+  pos: Position,
+  p?: BatchProjection<unknown>,
+): Promise<StateAt<unknown>> {
+  if (p?.scope === 'stream' && stream === undefined)
+    throw new ChronoscopeError('INVALID_ARGUMENT', `projection ${p.name} is per stream: give --stream`, {
+      field: '--stream',
+    });
+  // A global user projection over one stream: the global fold filtered to that stream.
+  const filter = p?.scope === 'global' && stream !== undefined ? { stream } : undefined;
+  if (stream !== undefined && !filter) return streamStateAt(store, stream, pos, p);
   const bar = process.stderr.isTTY ? progressBar('fold', store.lastSeq()) : undefined;
   try {
-    return await globalStateAt(store, pos, undefined, { onProgress: (n) => bar?.update(n) });
+    return await globalStateAt(store, pos, p, { filter, onProgress: (n) => bar?.update(n) });
   } finally {
     bar?.stop();
   }
 }
+
+/** Runs `fn` with the user projection of `--projection` (closing its worker after), or none. */
+async function withProjection<T>(
+  file: string | undefined,
+  fn: (p?: BatchProjection<unknown>) => Promise<T>,
+): Promise<T> {
+  if (file === undefined) return fn(undefined);
+  const { module, projection } = await loadUserProjection(file);
+  try {
+    return await fn(projection);
+  } finally {
+    await module.close();
+  }
+}
+
+const PROJECTION_FLAG = [
+  '--projection <file>',
+  'fold your JS/TS projection (init/apply) instead of the generic reducer',
+] as const;
 
 function printBisect(r: BisectResult<unknown>, out: Out, color: boolean, what: string): void {
   if (!r.found) out(`not found: no position where ${what}\n`);
@@ -102,11 +135,19 @@ export function registerTimeTravelCommands(
     .option('--at-time <iso>', 'state after the last event at or before this time')
     .option('--at-version <v>', 'stream version (with --stream)')
     .option('--json', 'print JSON instead of a tree')
+    .option(...PROJECTION_FLAG)
     .description('the state of a stream (generic reducer) or of the whole log at a position')
     .action(
       async (
         path: string,
-        o: { stream?: string; at?: string; atTime?: string; atVersion?: string; json?: boolean },
+        o: {
+          stream?: string;
+          at?: string;
+          atTime?: string;
+          atVersion?: string;
+          json?: boolean;
+          projection?: string;
+        },
       ) => {
         const pos: Position = {
           seq: int(o.at, '--at'),
@@ -114,7 +155,7 @@ export function registerTimeTravelCommands(
           time: o.atTime,
         };
         await withStore(path, { readOnly: true }, async (store) => {
-          const r = await fold(store, o.stream, pos);
+          const r = await withProjection(o.projection, (p) => fold(store, o.stream, pos, p));
           if (o.json) return out(`${JSON.stringify({ position: r.position, state: r.state }, null, 2)}\n`);
           out(`${o.stream ?? 'global'} at ${describe(r.position)} (${r.folded} events folded)\n`);
           out(`${renderTree(r.state)}\n`);
@@ -129,19 +170,27 @@ export function registerTimeTravelCommands(
     .requiredOption('--from <seq>', 'earlier position (seq)')
     .requiredOption('--to <seq>', 'later position (seq)')
     .option('--json', 'print the diff entries as JSON')
+    .option(...PROJECTION_FLAG)
     .description('what changed in a state between two positions: added / removed / changed')
-    .action(async (path: string, o: { stream?: string; from: string; to: string; json?: boolean }) => {
-      const from = int(o.from, '--from')!;
-      const to = int(o.to, '--to')!;
-      await withStore(path, { readOnly: true }, async (store) => {
-        const a = await fold(store, o.stream, { seq: from });
-        const b = await fold(store, o.stream, { seq: to });
-        const d = diffJson(a.state, b.state);
-        if (o.json) return out(`${JSON.stringify(d, null, 2)}\n`);
-        out(`${o.stream ?? 'global'}: ${describe(a.position)} → ${describe(b.position)}\n`);
-        out(`${renderDiff(d, { color: color() })}\n`);
-      });
-    });
+    .action(
+      async (
+        path: string,
+        o: { stream?: string; from: string; to: string; json?: boolean; projection?: string },
+      ) => {
+        const from = int(o.from, '--from')!;
+        const to = int(o.to, '--to')!;
+        await withStore(path, { readOnly: true }, async (store) => {
+          const [a, b] = await withProjection(o.projection, async (p) => [
+            await fold(store, o.stream, { seq: from }, p),
+            await fold(store, o.stream, { seq: to }, p),
+          ]);
+          const d = diffJson(a.state, b.state);
+          if (o.json) return out(`${JSON.stringify(d, null, 2)}\n`);
+          out(`${o.stream ?? 'global'}: ${describe(a.position)} → ${describe(b.position)}\n`);
+          out(`${renderDiff(d, { color: color() })}\n`);
+        });
+      },
+    );
 
   program
     .command('bisect')
@@ -153,26 +202,48 @@ export function registerTimeTravelCommands(
     )
     .requiredOption('-w, --where <predicate>', "condition on the state, e.g. 'total < 0', 'exists(coupon)'")
     .option('--json', 'machine-readable output')
+    .option(...PROJECTION_FLAG)
     .description(
       'find the first position where a condition on the state holds, and the event that flipped it',
     )
-    .action(async (path: string, o: { stream?: string; streams?: string; where: string; json?: boolean }) => {
-      if (o.stream !== undefined && o.streams !== undefined)
-        throw new ChronoscopeError('INVALID_ARGUMENT', 'give --stream or --streams, not both');
-      const pred = parseStatePredicate(o.where);
-      await withStore(path, { readOnly: true }, async (store) => {
-        const r = o.stream
-          ? await bisectStream(store, o.stream, pred)
-          : o.streams
-            ? await bisectAnyStream(
-                store,
-                o.streams.endsWith('*') ? { streamPrefix: o.streams.slice(0, -1) } : { stream: o.streams },
-                pred,
-              )
-            : await bisectGlobal(store, pred);
-        if (o.json) out(`${JSON.stringify(r, null, 2)}\n`);
-        else printBisect(r as BisectResult<unknown>, out, color(), `"${pred.source}"`);
-        if (!r.found) process.exitCode = 1;
-      });
-    });
+    .action(
+      async (
+        path: string,
+        o: { stream?: string; streams?: string; where: string; json?: boolean; projection?: string },
+      ) => {
+        if (o.stream !== undefined && o.streams !== undefined)
+          throw new ChronoscopeError('INVALID_ARGUMENT', 'give --stream or --streams, not both');
+        const pred = parseStatePredicate(o.where);
+        await withStore(path, { readOnly: true }, async (store) => {
+          const r = await withProjection(o.projection, async (projection) => {
+            if (projection?.scope === 'stream' && !o.stream && !o.streams)
+              throw new ChronoscopeError(
+                'INVALID_ARGUMENT',
+                `projection ${projection.name} is per stream: give --stream or --streams`,
+              );
+            if (projection?.scope === 'global' && (o.stream || o.streams))
+              throw new ChronoscopeError(
+                'INVALID_ARGUMENT',
+                `projection ${projection.name} is global: drop --stream/--streams`,
+              );
+            const opts = projection ? { projection } : {};
+            return o.stream
+              ? await bisectStream(store, o.stream, pred, opts)
+              : o.streams
+                ? await bisectAnyStream(
+                    store,
+                    o.streams.endsWith('*')
+                      ? { streamPrefix: o.streams.slice(0, -1) }
+                      : { stream: o.streams },
+                    pred,
+                    opts,
+                  )
+                : await bisectGlobal(store, pred, opts);
+          });
+          if (o.json) out(`${JSON.stringify(r, null, 2)}\n`);
+          else printBisect(r as BisectResult<unknown>, out, color(), `"${pred.source}"`);
+          if (!r.found) process.exitCode = 1;
+        });
+      },
+    );
 }

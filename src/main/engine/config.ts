@@ -17,6 +17,8 @@ export const configSchema = z
     store: z
       .string()
       .min(1)
+      // Node refuses such paths with an untyped TypeError when the store is opened; name the key instead.
+      .refine((s) => !s.includes('\0'), { message: 'must not contain NUL bytes' })
       .optional()
       .describe('Path of the store folder (file backend). Relative to the config file.'),
     file: z

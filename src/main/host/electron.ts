@@ -62,7 +62,10 @@ export async function startElectronHost(options: ElectronHostOptions): Promise<B
   const offJobs = api.jobs.on((u) => {
     if (!win.isDestroyed()) win.webContents.send(JOB_CHANNEL, u);
   });
-  win.on('closed', offJobs);
+  win.on('closed', () => {
+    offJobs();
+    void api.close(); // stops followed files before the store closes
+  });
 
   if (options.devUrl) await win.loadURL(options.devUrl);
   else await win.loadFile(options.rendererFile);

@@ -118,6 +118,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     openStreams: () => streams.size,
     close: async () => {
       for (const res of streams) res.destroy();
+      await api.close();
       await app.close();
     },
   };

@@ -3,11 +3,13 @@ import { DetailPane } from './components/DetailPane';
 import { ErrorBanner } from './components/ErrorBanner';
 import { EventList } from './components/EventList';
 import { FilterBar } from './components/FilterBar';
+import { SourcesDialog } from './components/SourcesDialog';
 import { StatsHeader } from './components/StatsHeader';
 import { TimeTravelPanel } from './components/TimeTravelPanel';
 import { Timeline } from './components/Timeline';
 import { useKeyboard } from './components/useKeyboard';
 import { useBrowser } from './state/useBrowser';
+import { useSources } from './state/useSources';
 import { useTimeTravel } from './state/useTimeTravel';
 
 const STATS_REFRESH_MS = 10_000;
@@ -16,6 +18,7 @@ const STATS_REFRESH_MS = 10_000;
 export function App() {
   const detailOpen = useBrowser((s) => s.detail !== null);
   const timeTravel = useTimeTravel((s) => s.open);
+  const sources = useSources((s) => s.open);
   useKeyboard();
 
   useEffect(() => {
@@ -40,6 +43,7 @@ export function App() {
         <EventList />
         {timeTravel ? <TimeTravelPanel /> : detailOpen && <DetailPane />}
       </main>
+      {sources && <SourcesDialog />}
     </div>
   );
 }

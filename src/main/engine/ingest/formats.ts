@@ -23,6 +23,15 @@ export function asText(v: unknown): string | undefined {
   return undefined;
 }
 
+/** An optional text field: absent, null or "" mean absent; an object, array or boolean is refused, never dropped. */
+function optText(rec: JsonRecord, key: string): string | undefined {
+  const v = rec[key];
+  if (v === undefined || v === null || v === '') return undefined;
+  return (
+    asText(v) ?? mapFail(key, `must be a non-empty string, not ${Array.isArray(v) ? 'an array' : typeof v}`)
+  );
+}
+
 function need(rec: JsonRecord, key: string, target: string): string {
   const v = asText(rec[key]);
   if (v === undefined)
@@ -115,7 +124,9 @@ export function qualifyStream(entity: string, id: string): string {
 /** Unknown top-level keys are kept in meta under `extra` (`_extra`, … if taken), never dropped. */
 function withExtras(meta: unknown, rec: JsonRecord, known: ReadonlySet<string>): unknown {
   let extras: JsonRecord | undefined;
-  for (const k of Object.keys(rec)) if (!known.has(k)) (extras ??= {})[k] = rec[k];
+  // A null-prototype object, so a "__proto__" key is kept as a key instead of replacing the prototype.
+  for (const k of Object.keys(rec))
+    if (!known.has(k)) (extras ??= Object.create(null) as JsonRecord)[k] = rec[k];
   if (!extras) return meta;
   if (meta !== undefined && !isObject(meta)) return meta; // invalid meta: normaliseEvent names it
   let key = 'extra';
@@ -138,9 +149,9 @@ const NATIVE_ALL = new Set(
  */
 export function mapNative(rec: JsonRecord): EventInput {
   const out: EventInput = { stream: need(rec, 'stream', 'stream'), type: need(rec, 'type', 'type') };
-  set(out, 'id', asText(rec.id));
+  set(out, 'id', optText(rec, 'id'));
   if (rec.time !== undefined) out.time = toIsoTime(rec.time);
-  for (const k of ['tenant', 'actor', 'correlationId', 'causationId'] as const) set(out, k, asText(rec[k]));
+  for (const k of ['tenant', 'actor', 'correlationId', 'causationId'] as const) set(out, k, optText(rec, k));
   set(out, 'tags', rec.tags as string[] | undefined);
   set(out, 'schemaVersion', rec.schemaVersion as number | undefined);
   set(out, 'data', rec.data);
@@ -180,14 +191,18 @@ export function mapCloudEvent(rec: JsonRecord): EventInput {
     type: need(rec, 'type', 'type'),
   };
   if (rec.time !== undefined) out.time = toIsoTime(rec.time);
-  const meta: JsonRecord = { specversion, source };
+  // Null-prototype objects: extension names are foreign keys ("__proto__" must stay a key).
+  const meta: JsonRecord = Object.assign(Object.create(null) as JsonRecord, { specversion, source });
   for (const k of ['datacontenttype', 'dataschema']) if (rec[k] !== undefined) meta[k] = rec[k];
-  const ext: JsonRecord = isObject(rec.extensions) ? { ...rec.extensions } : {};
+  const ext: JsonRecord = Object.assign(
+    Object.create(null) as JsonRecord,
+    isObject(rec.extensions) ? rec.extensions : {},
+  );
   for (const k of Object.keys(rec)) {
     if (!CE_ATTRS.has(k) && k !== 'data' && k !== 'data_base64' && k !== 'extensions') ext[k] = rec[k];
   }
   for (const [k, v] of Object.entries(ext)) {
-    const target = CE_MAPPED_EXT[k];
+    const target = Object.hasOwn(CE_MAPPED_EXT, k) ? CE_MAPPED_EXT[k] : undefined; // not "constructor"
     if (target && asText(v) !== undefined) out[target] = asText(v);
     else meta[k] = v;
   }
@@ -393,7 +408,8 @@ function compilePath(p: string): Getter {
     let v: unknown = rec;
     for (const s of segs) {
       if (v === null || typeof v !== 'object') return undefined;
-      v = (v as JsonRecord)[s];
+      // Own keys only: "constructor.name" must not find "Object" in a record that has no constructor.
+      v = Object.hasOwn(v, s) ? (v as JsonRecord)[s] : undefined;
     }
     return v;
   };

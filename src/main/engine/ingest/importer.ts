@@ -119,12 +119,12 @@ class QuarantineFile {
   }
 }
 
-interface Pending {
+export interface Pending {
   event: NormalisedEvent;
   lineNo: number;
   raw: string;
 }
-type Quarantine = (lineNo: number, reason: string, raw: string, extra?: Record<string, unknown>) => void;
+export type Quarantine = (lineNo: number, reason: string, raw: string, extra?: Record<string, unknown>) => void;
 
 const emptyCounts = (): ImportCounts => ({ lines: 0, blank: 0, imported: 0, duplicates: 0, quarantined: 0 });
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -268,31 +268,34 @@ export async function importFiles(
 }
 
 /** Appends one batch; if the store still rejects an event, retries one by one so only culprits are quarantined. */
-async function appendBatch(
+export async function appendBatch(
   target: ImportTarget,
   batch: Pending[],
   account: (r: AppendResult) => void,
   quarantine: Quarantine,
   failure: (err: unknown, batch: Pending[]) => Error,
 ): Promise<void> {
+  // An id already used by another stream or type is the line's fault, like an invalid event: quarantine it.
+  const lineFault = (err: unknown): err is ChronoscopeError =>
+    isChronoscopeError(err, 'INVALID_EVENT') || isChronoscopeError(err, 'DUPLICATE_ID');
   try {
     account(await target.append(batch.map((p) => p.event)));
     return;
   } catch (err) {
-    if (!isChronoscopeError(err, 'INVALID_EVENT')) throw failure(err, batch);
+    if (!lineFault(err)) throw failure(err, batch);
   }
   for (const p of batch) {
     try {
       account(await target.append([p.event]));
     } catch (err) {
-      if (!isChronoscopeError(err, 'INVALID_EVENT')) throw failure(err, [p]);
+      if (!lineFault(err)) throw failure(err, [p]);
       quarantine(p.lineNo, err.message, p.raw);
     }
   }
 }
 
 /** One line item → a validated pending event, or undefined after quarantining it. */
-function toPending(it: LineItem, mapper: Mapper, quarantine: Quarantine): Pending | undefined {
+export function toPending(it: LineItem, mapper: Mapper, quarantine: Quarantine): Pending | undefined {
   if (it.kind === 'oversized') {
     const why = `line of ${it.bytes} bytes exceeds the maximum line length`;
     quarantine(it.lineNo, why, it.head, { truncated: true, bytes: it.bytes, byteOffset: it.byteOffset });

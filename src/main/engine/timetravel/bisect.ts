@@ -19,6 +19,7 @@ import {
 } from '../../../shared/projection';
 import { matchesFilter, type EventFilter } from '../../../shared/query';
 import type { EventStore } from '../types';
+import { isBatchProjection, type AnyProjection, type BatchProjection } from './batchProjection';
 import { MemorySnapshotStore, type SnapshotStore } from './snapshots';
 import { applyEvent, globalStateAt, streamStateAt, type StateAt } from './stateAt';
 
@@ -26,7 +27,8 @@ import { applyEvent, globalStateAt, streamStateAt, type StateAt } from './stateA
 export type Predicate<S> = StatePredicate | ((state: S) => boolean);
 
 export interface BisectOptions<S> {
-  projection?: Projection<S>;
+  /** A built-in reducer or a user projection (BatchProjection, folded in its worker). */
+  projection?: AnyProjection<S>;
   /** Default: a fresh adaptive in-memory store (a snapshot at every probe). */
   snapshots?: SnapshotStore;
   /** Also fold once through everything to check monotonicity (default: on for streams, off globally). */
@@ -94,19 +96,33 @@ async function search<S>(
   return { lo, hi, loState, hiState, folds, applied, holdsAtHead: true };
 }
 
+/** The state after each event, from either kind of projection (batch ones in chunks, off-thread). */
+async function* statesAfter<S>(p: AnyProjection<S>, state: S, events: StoredEvent[]) {
+  if (!isBatchProjection(p)) {
+    for (const e of events) yield (state = applyEvent(p, state, e));
+    return;
+  }
+  for (let i = 0; i < events.length; i += 2000) {
+    const steps = await p.foldSteps(state, events.slice(i, i + 2000));
+    yield* steps;
+    state = steps[steps.length - 1] ?? state;
+  }
+}
+
 /** Walks every state once, noting where the predicate first holds and where it turns false again. */
-function monotonicity<S>(
+async function monotonicity<S>(
   events: StoredEvent[],
-  p: Projection<S>,
+  p: AnyProjection<S>,
   holds: (s: S) => boolean,
   at: (e: StoredEvent) => string,
 ) {
-  let state = p.init();
-  let prev = holds(state);
+  const init = await p.init();
+  let prev = holds(init);
   let first: StoredEvent | undefined;
   let back: StoredEvent | undefined;
-  for (const e of events) {
-    state = applyEvent(p, state, e);
+  let i = 0;
+  for await (const state of statesAfter(p, init, events)) {
+    const e = events[i++]!;
     const now = holds(state);
     if (now && !prev && !first) first = e;
     if (!now && prev && !back) back = e;
@@ -124,14 +140,14 @@ export async function bisectStream<S = StreamState>(
   predicate: Predicate<S>,
   options: BisectOptions<S> = {},
 ): Promise<BisectResult<S>> {
-  const p = (options.projection ?? streamReducer) as Projection<S>;
+  const p = (options.projection ?? streamReducer) as AnyProjection<S>;
   const holds = testOf(predicate);
   const snapshots = options.snapshots ?? new MemorySnapshotStore({ kind: 'adaptive', every: 256 });
   const last = (await store.query({ stream }, { order: 'desc', limit: 1 })).events[0];
   const head = last?.version ?? 0;
   const r = await search(
     head,
-    p.init(),
+    await p.init(),
     (v) => streamStateAt(store, stream, { version: v }, p, { snapshots, probe: true }),
     holds,
   );
@@ -143,7 +159,7 @@ export async function bisectStream<S = StreamState>(
   let monotone: boolean | undefined;
   if (options.verify ?? true) {
     const events = await store.readStream(stream);
-    const m = monotonicity(events, p, holds, (e) => `version ${e.version} (seq ${e.seq})`);
+    const m = await monotonicity(events, p, holds, (e) => `version ${e.version} (seq ${e.seq})`);
     monotone = m.back === undefined && (m.first?.version ?? 0) === (found ? r.hi : 0);
     if (m.first && m.first.version !== r.hi)
       notes.push(
@@ -160,13 +176,13 @@ export async function bisectGlobal<S = GlobalState>(
   predicate: Predicate<S>,
   options: BisectOptions<S> & { streams?: EventFilter } = {},
 ): Promise<BisectResult<S>> {
-  const p = (options.projection ?? globalReducer) as Projection<S>;
+  const p = (options.projection ?? globalReducer) as AnyProjection<S>;
   const holds = testOf(predicate);
   const snapshots = options.snapshots ?? new MemorySnapshotStore({ kind: 'adaptive', every: 10_000 });
   const filter = options.streams;
   const head = store.lastSeq();
   const opts = { snapshots, probe: true, filter, signal: options.signal };
-  const r = await search(head, p.init(), (seq) => globalStateAt(store, { seq }, p, opts), holds);
+  const r = await search(head, await p.init(), (seq) => globalStateAt(store, { seq }, p, opts), holds);
   const notes: string[] = [];
   if (!r.holdsAtHead) notes.push(`the predicate does not hold at the head (seq ${head})`);
   const found = r.holdsAtHead;
@@ -174,20 +190,19 @@ export async function bisectGlobal<S = GlobalState>(
   let monotone: boolean | undefined;
   if (options.verify) {
     // One more fold, through everything, watching every state (O(n) events, no snapshots).
-    let prev = holds(p.init());
+    let prev = holds(await p.init());
     let first = 0;
     let back = 0;
-    const watch: Projection<S> = {
-      ...p,
-      apply: (s, e) => {
-        const next = p.apply(s, e);
-        const now = holds(next);
-        if (now && !prev && !first) first = e.seq;
-        if (!now && prev && !back) back = e.seq;
-        prev = now;
-        return next;
-      },
+    const see = (next: S, e: StoredEvent) => {
+      const now = holds(next);
+      if (now && !prev && !first) first = e.seq;
+      if (!now && prev && !back) back = e.seq;
+      prev = now;
+      return next;
     };
+    const watch: AnyProjection<S> = isBatchProjection(p)
+      ? watchedBatch(p, see)
+      : { ...p, apply: (s, e) => see(p.apply(s, e), e) };
     const v = await globalStateAt(store, {}, watch, {
       filter,
       signal: options.signal,
@@ -200,6 +215,23 @@ export async function bisectGlobal<S = GlobalState>(
     if (back) notes.push(`not monotone: the predicate turns false again at seq ${back}`);
   }
   return result(found, event, r, notes, monotone, {});
+}
+
+/** A batch projection that shows `see` the state after every event it folds. */
+function watchedBatch<S>(p: BatchProjection<S>, see: (s: S, e: StoredEvent) => S): BatchProjection<S> {
+  return {
+    name: p.name,
+    scope: p.scope,
+    codeHash: p.codeHash,
+    init: () => p.init(),
+    foldSteps: (s, events) => p.foldSteps(s, events),
+    foldStreams: (states, events) => p.foldStreams(states, events),
+    foldBatch: async (s, events) => {
+      const steps = await p.foldSteps(s, events);
+      steps.forEach((x, i) => see(x, events[i]!));
+      return steps[steps.length - 1] ?? s;
+    },
+  };
 }
 
 /**
@@ -216,22 +248,24 @@ export async function bisectAnyStream<S = StreamState>(
   predicate: Predicate<S>,
   options: Omit<BisectOptions<S>, 'snapshots' | 'verify'> & { pageSize?: number } = {},
 ): Promise<BisectResult<S>> {
-  const p = (options.projection ?? streamReducer) as Projection<S>;
+  const p = (options.projection ?? streamReducer) as AnyProjection<S>;
   const holds = testOf(predicate);
   const states = new Map<string, S>();
   const head = store.lastSeq();
   const notes: string[] = [];
-  if (holds(p.init()))
-    notes.push('the predicate holds on an empty stream state: every stream matches at once');
+  const init = await p.init();
+  if (holds(init)) notes.push('the predicate holds on an empty stream state: every stream matches at once');
   let applied = 0;
   let cursor: string | undefined;
   do {
     if (options.signal?.aborted) throw new ChronoscopeError('CANCELLED', 'bisect cancelled');
     const page = await store.query(filter, { order: 'asc', limit: options.pageSize ?? 2000, cursor });
-    for (const e of page.events) {
-      if (!matchesFilter(e, filter)) continue; // defensive: the index is the oracle's equal
-      const before = states.get(e.stream) ?? p.init();
-      const after = applyEvent(p, before, e);
+    const events = page.events.filter((e) => matchesFilter(e, filter)); // defensive: the index is the oracle's equal
+    const afters = isBatchProjection(p) ? await pageSteps(p, states, events) : undefined;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      const before = states.get(e.stream) ?? init;
+      const after = afters ? afters[i]! : applyEvent(p as Projection<S>, before, e);
       states.set(e.stream, after);
       applied++;
       if (holds(after)) {
@@ -245,8 +279,28 @@ export async function bisectAnyStream<S = StreamState>(
     await nextTurn();
   } while (cursor);
   notes.push(`no stream matching the filter satisfies the predicate (${states.size} streams folded)`);
-  const none = { lo: 0, hi: 0, loState: p.init(), hiState: p.init(), folds: 1, applied };
+  const none = { lo: 0, hi: 0, loState: init, hiState: init, folds: 1, applied };
   return result(false, undefined, none, notes, undefined, {});
+}
+
+/** Per event of a page, its stream's state after it: one round trip, sending only the page's streams. */
+async function pageSteps<S>(
+  p: BatchProjection<S>,
+  states: Map<string, S>,
+  events: StoredEvent[],
+): Promise<S[]> {
+  const touched: Record<string, S> = {};
+  for (const e of events) {
+    const s = states.get(e.stream);
+    if (s !== undefined && !Object.prototype.hasOwnProperty.call(touched, e.stream))
+      Object.defineProperty(touched, e.stream, {
+        value: s,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  }
+  return events.length ? (await p.foldStreams(touched, events)).steps : [];
 }
 
 function result<S>(

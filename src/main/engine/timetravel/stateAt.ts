@@ -10,7 +10,8 @@ import type { StoredEvent } from '../../../shared/event';
 import { globalReducer, streamReducer, type Projection } from '../../../shared/projection';
 import type { EventFilter } from '../../../shared/query';
 import type { EventStore } from '../types';
-import { snapshotKey, type Snapshot, type SnapshotStore } from './snapshots';
+import { isBatchProjection, type AnyProjection, type BatchProjection } from './batchProjection';
+import { snapshotKey, type Snapshot, type SnapshotKey, type SnapshotStore } from './snapshots';
 
 /** Where to stop folding; omitted bounds mean "the head". */
 export interface Position {
@@ -96,31 +97,70 @@ const fromSnap = (s: Snapshot<unknown>): ResolvedPosition => {
   return pos;
 };
 
+/** Most events handed to a batch projection in one round trip (bounds one call's time and memory). */
+const BATCH = 2000;
+
+/**
+ * The batch path (user projections in a worker): one round trip per run of events, cut wherever
+ * the snapshot store wants a snapshot, so both paths leave the same snapshots behind.
+ */
+async function foldBatched<S>(
+  p: BatchProjection<S>,
+  run: { state: S; pos: ResolvedPosition; folded: number },
+  events: StoredEvent[],
+  withVersion: boolean,
+  snaps: SnapshotStore | undefined,
+  key: SnapshotKey,
+): Promise<void> {
+  let start = 0;
+  for (let i = 0; i < events.length; i++) {
+    run.folded++;
+    const prevTime = i > 0 ? events[i - 1]!.time : run.pos.time;
+    const snapHere = snaps?.wants('fold', run.folded, { key, time: events[i]!.time, prevTime }) ?? false;
+    if (!snapHere && i < events.length - 1 && i + 1 - start < BATCH) continue;
+    run.state = await p.foldBatch(run.state, events.slice(start, i + 1));
+    run.pos = at(events[i]!, withVersion);
+    start = i + 1;
+    if (snapHere) await snaps!.put(key, { ...run.pos, state: run.state });
+  }
+}
+
+const keyOf = <S>(p: AnyProjection<S>, stream: string) => snapshotKey(p as Projection<unknown>, stream);
+
 /** State of one stream at a position: reads only the stream's events after the nearest snapshot. */
 export async function streamStateAt<S = ReturnType<typeof streamReducer.init>>(
   store: EventStore,
   stream: string,
   position: Position = {},
-  projection?: Projection<S>,
+  projection?: AnyProjection<S>,
   options: StateAtOptions = {},
 ): Promise<StateAt<S>> {
-  const p = (projection ?? streamReducer) as Projection<S>;
+  const p = (projection ?? streamReducer) as AnyProjection<S>;
   const maxSeq = await seqBound(store, position, { stream });
   const maxVersion = position.version ?? Number.MAX_SAFE_INTEGER;
   const snaps = options.snapshots;
-  const key = snapshotKey(p as Projection<unknown>, stream);
+  const key = keyOf(p, stream);
   const snap = await snaps?.nearest<S>(key, maxSeq, maxVersion);
-  let state = snap ? snap.state : p.init();
+  let state = snap ? snap.state : await p.init();
   let pos: ResolvedPosition = snap ? fromSnap(snap) : { seq: 0, version: 0 };
   let folded = 0;
-  for (const e of await store.readStream(stream, (snap?.version ?? 0) + 1, maxVersion)) {
-    if (e.seq > maxSeq) break;
-    state = applyEvent(p, state, e);
-    pos = at(e, true);
-    folded++;
-    if (snaps?.wants('fold', folded)) await snaps.put(key, { ...pos, state });
-  }
-  if (options.probe && snaps?.wants('probe', folded)) await snaps.put(key, { ...pos, state });
+  const events = await store.readStream(stream, (snap?.version ?? 0) + 1, maxVersion);
+  if (isBatchProjection(p)) {
+    const end = events.findIndex((e) => e.seq > maxSeq);
+    const run = { state, pos, folded };
+    await foldBatched(p, run, end < 0 ? events : events.slice(0, end), true, snaps, key);
+    ({ state, pos, folded } = run);
+  } else
+    for (const e of events) {
+      if (e.seq > maxSeq) break;
+      state = applyEvent(p, state, e);
+      const prevTime = pos.time;
+      pos = at(e, true);
+      folded++;
+      if (snaps?.wants('fold', folded, { key, time: e.time, prevTime }))
+        await snaps.put(key, { ...pos, state });
+    }
+  if (options.probe && snaps?.wants('probe', folded, { key })) await snaps.put(key, { ...pos, state });
   return { state, position: pos, folded, ...(snap ? { fromSnapshot: snap.seq } : {}) };
 }
 
@@ -133,18 +173,18 @@ export function globalScope(filter?: EventFilter): string {
 export async function globalStateAt<S = ReturnType<typeof globalReducer.init>>(
   store: EventStore,
   position: Position = {},
-  projection?: Projection<S>,
+  projection?: AnyProjection<S>,
   options: StateAtOptions = {},
 ): Promise<StateAt<S>> {
-  const p = (projection ?? globalReducer) as Projection<S>;
+  const p = (projection ?? globalReducer) as AnyProjection<S>;
   if (position.version !== undefined) bad('version', 'applies to one stream; use seq or time globally');
   const filter = options.filter;
   const maxSeq = Math.min(await seqBound(store, position, filter ?? {}), store.lastSeq());
   const pageSize = options.pageSize ?? 2000;
   const snaps = options.snapshots;
-  const key = snapshotKey(p as Projection<unknown>, globalScope(filter));
+  const key = keyOf(p, globalScope(filter));
   const snap = await snaps?.nearest<S>(key, maxSeq);
-  let state = snap ? snap.state : p.init();
+  let state = snap ? snap.state : await p.init();
   let pos: ResolvedPosition = snap ? fromSnap(snap) : { seq: 0 };
   const base = snap?.seq ?? 0;
   let from = base + 1;
@@ -156,17 +196,25 @@ export async function globalStateAt<S = ReturnType<typeof globalReducer.init>>(
       ? (await store.query({ ...filter, fromSeq: from, toSeq: maxSeq }, { order: 'asc', limit })).events
       : await store.readAll(from, limit);
     if (page.length === 0) break;
-    for (const e of page) {
-      if (e.seq > maxSeq) break;
-      state = applyEvent(p, state, e);
-      pos = at(e, false);
-      folded++;
-      if (snaps?.wants('fold', folded)) await snaps.put(key, { ...pos, state });
-    }
+    if (isBatchProjection(p)) {
+      const end = page.findIndex((e) => e.seq > maxSeq);
+      const run = { state, pos, folded };
+      await foldBatched(p, run, end < 0 ? page : page.slice(0, end), false, snaps, key);
+      ({ state, pos, folded } = run);
+    } else
+      for (const e of page) {
+        if (e.seq > maxSeq) break;
+        state = applyEvent(p, state, e);
+        const prevTime = pos.time;
+        pos = at(e, false);
+        folded++;
+        if (snaps?.wants('fold', folded, { key, time: e.time, prevTime }))
+          await snaps.put(key, { ...pos, state });
+      }
     from = page[page.length - 1]!.seq + 1;
     options.onProgress?.(Math.min(from - 1, maxSeq) - base, maxSeq - base);
     await nextTurn(); // never hold the thread for more than one page
   }
-  if (options.probe && snaps?.wants('probe', folded)) await snaps.put(key, { ...pos, state });
+  if (options.probe && snaps?.wants('probe', folded, { key })) await snaps.put(key, { ...pos, state });
   return { state, position: pos, folded, ...(snap ? { fromSnapshot: snap.seq } : {}) };
 }

@@ -1,11 +1,15 @@
+import { useState } from 'react';
 import { formatBytes, formatCount, formatTime } from '../format';
+import { HealthDialog } from './HealthDialog';
 import { useBrowser } from '../state/useBrowser';
+import { useSources } from '../state/useSources';
 import { useTimeTravel } from '../state/useTimeTravel';
 
 /** What store this is and how big: events, streams, storage, newest event. */
 export function StatsHeader() {
   const stats = useBrowser((s) => s.stats);
   const travelling = useTimeTravel((s) => s.open);
+  const [health, setHealth] = useState(false);
   const storage = stats
     ? stats.storage.activeSegmentBytes + stats.storage.sealedSegmentBytes + stats.storage.indexBytes
     : 0;
@@ -45,19 +49,28 @@ export function StatsHeader() {
           </div>
         </dl>
       )}
-      <button
-        type="button"
-        className={travelling ? 'header-action active' : 'header-action'}
-        aria-pressed={travelling}
-        title="State at any position, diffs and bisect (t)"
-        onClick={() => {
-          const tt = useTimeTravel.getState();
-          if (tt.open) tt.hide();
-          else tt.show(useBrowser.getState().detail?.stream ?? null);
-        }}
-      >
-        ◷ Time travel
-      </button>
+      <div className="header-actions">
+        <button type="button" className="header-action" onClick={() => setHealth(true)}>
+          Health
+        </button>
+        {health && <HealthDialog onClose={() => setHealth(false)} />}
+        <button type="button" className="header-action" onClick={() => useSources.getState().show(true)}>
+          Sources…
+        </button>
+        <button
+          type="button"
+          className={travelling ? 'header-action active' : 'header-action'}
+          aria-pressed={travelling}
+          title="State at any position, diffs and bisect (t)"
+          onClick={() => {
+            const tt = useTimeTravel.getState();
+            if (tt.open) tt.hide();
+            else tt.show(useBrowser.getState().detail?.stream ?? null);
+          }}
+        >
+          ◷ Time travel
+        </button>
+      </div>
     </header>
   );
 }

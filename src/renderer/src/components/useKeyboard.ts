@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useBrowser } from '../state/useBrowser';
+import { useSources } from '../state/useSources';
 import { useTimeTravel } from '../state/useTimeTravel';
 
 const isTyping = (t: EventTarget | null) =>
@@ -44,7 +45,8 @@ export function useKeyboard(): void {
         }
         case 'Escape': {
           const tt = useTimeTravel.getState();
-          if (tt.bisect.open) tt.openBisect(false);
+          if (useSources.getState().open) useSources.getState().show(false);
+          else if (tt.bisect.open) tt.openBisect(false);
           else if (tt.open) tt.hide();
           else s.closeDetail();
           break;

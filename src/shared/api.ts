@@ -129,6 +129,33 @@ export const apiParamSchemas = {
     .strict(),
   unfollow: z.object({ id: z.string().min(1).max(64) }).strict(),
   follows: noParams,
+  replayStart: z
+    .object({
+      /** A JS/TS module exporting init + apply (projection) or handle (handler). */
+      module: hostPathSchema,
+      filter: eventFilterSchema.optional(),
+      from: z.number().int().min(1).optional(),
+      to: z.number().int().min(0).optional(),
+      /** Events per second; omitted: as fast as the module goes. */
+      speed: z.number().positive().max(1_000_000).optional(),
+      breakpoints: z
+        .array(
+          z
+            .object({ expr: z.string().min(1).max(4096).optional(), filter: eventFilterSchema.optional() })
+            .strict(),
+        )
+        .max(20)
+        .default([]),
+      startPaused: z.boolean().default(false),
+    })
+    .strict(),
+  replayControl: z
+    .object({
+      id: z.string().min(1).max(64),
+      action: z.enum(['pause', 'resume', 'step', 'back', 'retry', 'skip', 'abort', 'close']),
+    })
+    .strict(),
+  replayStatus: z.object({ id: z.string().min(1).max(64) }).strict(),
   /** Named `job`, not `jobId`: a jobId param makes the call itself a job. */
   cancelJob: z.object({ job: z.string().min(1).max(64) }).strict(),
 } as const;
@@ -282,6 +309,31 @@ export interface ApiImportSummary {
   quarantine: { file: string; line: number; reason: string; raw: string }[];
 }
 
+/** A replay session as the UI sees it (see engine/timetravel/replay.ts). */
+export interface ApiReplay {
+  id: string;
+  file: string;
+  kind: 'projection' | 'handler';
+  codeHash: string;
+  status: 'idle' | 'running' | 'paused' | 'error' | 'done' | 'aborted';
+  from: number;
+  to: number;
+  /** Seq of the last event handled. */
+  position: number;
+  processed: number;
+  /** 0..1 over the seq range. */
+  fraction: number;
+  /** The projection's state (null for a handler). */
+  state: JsonValue;
+  paused?: { reason: 'user' | 'breakpoint' | 'step'; next?: StoredEvent };
+  failure?: { seq: number; event: StoredEvent; message: string; stack: string; attempt: number };
+  result?: { status: 'done' | 'aborted'; skipped: number[]; notes: string[] };
+  /** A setup or unexpected error that ended the run. */
+  error?: string;
+  /** The module's console output and reload notices, newest last. */
+  log: string[];
+}
+
 /** A long call's progress, pushed to the UI (SSE `/api/jobs/stream`, or IPC in Electron). */
 export interface ApiJobUpdate {
   jobId: string;
@@ -329,6 +381,21 @@ export interface EngineApi {
   };
   unfollow: { params: z.input<Schemas['unfollow']>; result: { stopped: boolean }; errors: CommonErrors };
   follows: { params: z.input<Schemas['follows']>; result: ApiFollow[]; errors: CommonErrors };
+  replayStart: {
+    params: z.input<Schemas['replayStart']>;
+    result: ApiReplay;
+    errors: CommonErrors | 'NOT_FOUND';
+  };
+  replayControl: {
+    params: z.input<Schemas['replayControl']>;
+    result: ApiReplay;
+    errors: CommonErrors | 'NOT_FOUND';
+  };
+  replayStatus: {
+    params: z.input<Schemas['replayStatus']>;
+    result: ApiReplay;
+    errors: CommonErrors | 'NOT_FOUND';
+  };
   importFiles: {
     params: z.input<Schemas['importFiles']>;
     result: ApiImportSummary;

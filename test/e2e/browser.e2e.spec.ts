@@ -193,6 +193,48 @@ describe('event browser in Chromium', () => {
     await page.goto(`http://127.0.0.1:${host.port}/`);
   });
 
+  it('replays a stream through a user projection: breakpoint, step, resume to the end', async () => {
+    const module = join(dir, 'refunds.ts');
+    writeFileSync(
+      module,
+      `export const scope = 'global';
+type S = { refunds: number; events: number };
+export const init = (): S => ({ refunds: 0, events: 0 });
+export function apply(s: S, e: { type: string }): S {
+  return { refunds: s.refunds + (e.type === 'RefundIssued' ? 1 : 0), events: s.events + 1 };
+}\n`,
+    );
+    await page.goto(`http://127.0.0.1:${host.port}/?stream=${encodeURIComponent(planted.stream)}`);
+    await expect.poll(() => rows().count()).toBeGreaterThan(3);
+    await page.keyboard.press('t');
+    const replay = page.getByTestId('replay');
+    await replay.getByLabel('Module path').fill(module);
+    await replay.getByLabel('Breakpoint').fill("e.type === 'RefundIssued'");
+    await replay.getByRole('button', { name: 'Run' }).click();
+    await expect
+      .poll(() => page.getByTestId('replay-status').textContent(), { timeout: 20_000 })
+      .toMatch(/^paused/);
+    expect(await page.getByTestId('replay-next').textContent()).toContain('RefundIssued');
+    const before = (await page.getByTestId('replay-status').textContent())!;
+    await replay.getByRole('button', { name: 'Step' }).click();
+    await expect.poll(() => page.getByTestId('replay-status').textContent()).not.toBe(before);
+    await expect.poll(() => replay.getByTestId('state-tree').textContent()).toContain('refunds: 1');
+    await page.screenshot({ path: join(shots, 'e2e-replay.png') });
+    await replay.getByRole('button', { name: 'Resume' }).click();
+    // The second (planted, duplicate) refund stops at the breakpoint again.
+    await expect
+      .poll(() => page.getByTestId('replay-next').textContent(), { timeout: 20_000 })
+      .toContain('RefundIssued');
+    await replay.getByRole('button', { name: 'Resume' }).click();
+    await expect
+      .poll(() => page.getByTestId('replay-status').textContent(), { timeout: 20_000 })
+      .toMatch(/^done/);
+    expect(await replay.getByTestId('state-tree').textContent()).toContain('refunds: 2');
+    await replay.getByRole('button', { name: 'close' }).click();
+    await page.keyboard.press('Escape');
+    await page.goto(`http://127.0.0.1:${host.port}/`);
+  });
+
   it('filters on a value when its cell is clicked', async () => {
     await expect.poll(() => rows().count()).toBeGreaterThan(10);
     const stream = (await rows().nth(3).locator('.chip').nth(1).textContent())!;

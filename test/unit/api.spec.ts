@@ -47,6 +47,14 @@ const badInputs: Record<ApiMethod, unknown[]> = {
   unfollow: [{}, { id: 5 }],
   follows: [{ x: 1 }],
   importFiles: [{}, { paths: [] }, { paths: ['rel.jsonl'] }, { paths: ['/a'], format: 'csv' }],
+  replayStart: [
+    {},
+    { module: 'rel.ts' },
+    { module: '/m.ts', speed: 0 },
+    { module: '/m.ts', breakpoints: [{ x: 1 }] },
+  ],
+  replayControl: [{}, { id: 'r', action: 'jump' }],
+  replayStatus: [{}, { id: 7 }],
 };
 
 function suite(name: string, open: () => Promise<{ store: EventStore; cleanup(): Promise<void> }>): void {
@@ -252,6 +260,51 @@ function suite(name: string, open: () => Promise<{ store: EventStore; cleanup():
         const imported = value(await api.call('importFiles', { paths: [once], jobId: 'import-1' }));
         expect(imported).toMatchObject({ imported: 2, quarantined: 1, files: [{ format: 'native' }] });
         expect(value(await api.call('follows', {}))).toEqual([]);
+      } finally {
+        await api.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('replays through a user projection: breakpoint, step, back, errors answered with skip', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chronoscope-api-replay-'));
+      try {
+        const events = Array.from({ length: 40 }, (_, i) => ({
+          stream: `S-${i % 4}`,
+          type: i === 25 ? 'Bad' : 'T',
+        }));
+        value(await api.call('append', { events }));
+        const counts = join(dir, 'counts.mjs');
+        writeFileSync(
+          counts,
+          `export const scope = 'global';
+export const init = () => ({ n: 0 });
+export function apply(s, e) { if (e.type === 'Bad') throw new Error('cannot handle Bad'); return { n: s.n + 1 }; }\n`,
+        );
+        const r = value(
+          await api.call('replayStart', { module: counts, breakpoints: [{ expr: 'e.seq === 10' }] }),
+        );
+        const status = async () => value(await api.call('replayStatus', { id: r.id }));
+        await vi.waitFor(async () => expect((await status()).status).toBe('paused'), { timeout: 8000 });
+        expect((await status()).paused).toMatchObject({ reason: 'breakpoint', next: { seq: 10 } });
+        expect((await status()).state).toEqual({ n: 9 });
+        expect(value(await api.call('replayControl', { id: r.id, action: 'step' })).state).toEqual({ n: 10 });
+        expect(value(await api.call('replayControl', { id: r.id, action: 'back' })).state).toEqual({ n: 9 });
+        value(await api.call('replayControl', { id: r.id, action: 'resume' }));
+        await vi.waitFor(async () => expect((await status()).status).toBe('error'), { timeout: 8000 });
+        expect((await status()).failure).toMatchObject({
+          seq: 26,
+          message: expect.stringContaining('cannot handle Bad'),
+        });
+        value(await api.call('replayControl', { id: r.id, action: 'skip' }));
+        await vi.waitFor(async () => expect((await status()).status).toBe('done'), { timeout: 8000 });
+        const end = await status();
+        expect(end.state).toEqual({ n: 39 });
+        expect(end.result).toMatchObject({ status: 'done', skipped: [26] });
+        value(await api.call('replayControl', { id: r.id, action: 'close' }));
+        expectError(await api.call('replayStatus', { id: r.id }), 'NOT_FOUND');
+        const missing = await api.call('replayStart', { module: join(dir, 'nope.ts') });
+        expect(missing.ok).toBe(false);
       } finally {
         await api.close();
         rmSync(dir, { recursive: true, force: true });

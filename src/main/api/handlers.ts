@@ -16,6 +16,7 @@ import type { MetricsSnapshot } from '../engine/metrics';
 import type { EventStore } from '../engine/types';
 import { buildChain } from './chain';
 import { followHandlers } from './follow';
+import { replayHandlers } from './replay';
 import { JobRegistry } from './jobs';
 import { timeTravelHandlers } from './timetravel';
 import { toApiError } from './toApiError';
@@ -56,9 +57,11 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
 
   const jobs = new JobRegistry();
   const follows = followHandlers(store);
+  const replays = replayHandlers(store);
   const { close: closeTimeTravel, ...timeTravel } = timeTravelHandlers(store);
   const handlers = {
     ...follows.handlers,
+    ...replays.handlers,
     ...timeTravel,
     cancelJob: async (p) => ({ cancelled: jobs.cancel(p.job) }),
     stats: () => store.stats(),
@@ -134,6 +137,7 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
     dispatch,
     close: async () => {
       await follows.close();
+      await replays.close();
       await closeTimeTravel();
     },
     call: (method, params) => dispatch(method, params) as never,

@@ -7,6 +7,7 @@ import { BisectDialog } from './BisectDialog';
 import { DiffView } from './DiffView';
 import { JobProgress } from './JobProgress';
 import { JsonTree } from './JsonTree';
+import { ReplayPanel } from './ReplayPanel';
 import { Scrubber } from './Scrubber';
 
 const describe = (p: { seq: number; version?: number }) =>
@@ -105,6 +106,7 @@ export function TimeTravelPanel() {
           <JsonTree value={s.state} changed={tt.changed} label="State tree" />
         </section>
       )}
+      <ReplayPanel />
       {tt.bisect.open && <BisectDialog />}
     </aside>
   );

@@ -65,7 +65,8 @@ if (electron) {
 } else {
   if (!existsSync(join(root, 'out/renderer/index.html'))) build();
   const { serve } = await import('../src/main/host/serve.ts');
-  const host = await serve({ storePath, port });
+  const { defaultRecentFile } = await import('../src/main/host/recentStores.ts');
+  const host = await serve({ storePath, port, recentFile: defaultRecentFile() });
   process.stdout.write(
     `Electron is not installed here, so Chronoscope runs in your browser.\nOpen ${host.url}\n(Ctrl+C stops it.)\n`,
   );

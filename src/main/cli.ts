@@ -16,6 +16,7 @@ import { progressBar } from './cli/progress';
 import { registerFollowCommand } from './cli/followCommand';
 import { registerTimeTravelCommands } from './cli/timetravelCommands';
 import { registerReplayCommand } from './cli/replayCommand';
+import { defaultRecentFile } from './host/recentStores';
 
 interface GlobalOpts {
   config?: string;
@@ -481,6 +482,7 @@ program
       port: Number(o.port),
       readOnly: o.readOnly,
       configPath: g.config,
+      recentFile: defaultRecentFile(),
     });
     process.stdout.write(
       `Chronoscope is serving ${path ?? 'the configured store'} at\n  ${s.url}\n(the token in the URL is this run's key; Ctrl-C stops)\n`,

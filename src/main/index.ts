@@ -1,9 +1,10 @@
 import { app, dialog } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './engine/config';
-import { openStore } from './engine/store';
 import { defaultDemoDir, ensureDemoStore } from './host/demoStore';
 import { quitWithStore, startElectronHost } from './host/electron';
+import { defaultRecentFile } from './host/recentStores';
+import { Workspace } from './host/workspace';
 
 /** electron-vite's main entry: open the store named by CHRONOSCOPE_STORE (else the demo) and show the window. */
 async function main(): Promise<void> {
@@ -13,10 +14,14 @@ async function main(): Promise<void> {
     storePath = defaultDemoDir();
     await ensureDemoStore(storePath);
   }
-  const store = await openStore(loadConfig().config, { path: storePath, create: false });
-  quitWithStore(store);
+  const workspace = await Workspace.open(storePath, {
+    config: loadConfig().config,
+    recentFile: defaultRecentFile(),
+    api: { onInternalError: (err, method) => console.error(`internal error in ${method}:`, err) },
+  });
+  quitWithStore(workspace);
   await startElectronHost({
-    store,
+    workspace,
     preloadPath: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
     rendererFile: fileURLToPath(new URL('../renderer/index.html', import.meta.url)),
     devUrl: process.env.ELECTRON_RENDERER_URL,

@@ -156,6 +156,14 @@ export const apiParamSchemas = {
     })
     .strict(),
   replayStatus: z.object({ id: z.string().min(1).max(64) }).strict(),
+  openStore: z
+    .object({
+      path: hostPathSchema,
+      readOnly: z.boolean().default(false),
+      create: z.boolean().default(false),
+    })
+    .strict(),
+  recentStores: noParams,
   /** Named `job`, not `jobId`: a jobId param makes the call itself a job. */
   cancelJob: z.object({ job: z.string().min(1).max(64) }).strict(),
 } as const;
@@ -309,6 +317,20 @@ export interface ApiImportSummary {
   quarantine: { file: string; line: number; reason: string; raw: string }[];
 }
 
+/** The store a host has open after `openStore`. */
+export interface ApiOpenedStore {
+  path: string;
+  backend: 'memory' | 'file';
+  readOnly: boolean;
+  events: number;
+}
+
+/** A store opened before, newest first (kept in the user data folder). */
+export interface ApiRecentStore {
+  path: string;
+  openedAt: string;
+}
+
 /** A replay session as the UI sees it (see engine/timetravel/replay.ts). */
 export interface ApiReplay {
   id: string;
@@ -381,6 +403,12 @@ export interface EngineApi {
   };
   unfollow: { params: z.input<Schemas['unfollow']>; result: { stopped: boolean }; errors: CommonErrors };
   follows: { params: z.input<Schemas['follows']>; result: ApiFollow[]; errors: CommonErrors };
+  openStore: {
+    params: z.input<Schemas['openStore']>;
+    result: ApiOpenedStore;
+    errors: CommonErrors | 'NOT_FOUND' | 'LOCKED';
+  };
+  recentStores: { params: z.input<Schemas['recentStores']>; result: ApiRecentStore[]; errors: CommonErrors };
   replayStart: {
     params: z.input<Schemas['replayStart']>;
     result: ApiReplay;

@@ -334,6 +334,46 @@ export function apply(s: S, e: { type: string }): S {
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
+  it('opens another store folder from the app and lists it among the recent stores', async () => {
+    const { Workspace } = await import('../../src/main/host/workspace');
+    const { parseConfig } = await import('../../src/main/engine/config');
+    for (const [name, n] of [
+      ['one', 2],
+      ['two', 5],
+    ] as const) {
+      const s = await FileStore.open(join(dir, name), {});
+      await s.append(Array.from({ length: n }, (_, i) => ({ stream: `${name}-${i}`, type: 'Made' })));
+      await s.close();
+    }
+    const ws = await Workspace.open(join(dir, 'one'), {
+      config: parseConfig({}),
+      recentFile: join(dir, 'recent.json'),
+    });
+    const second = await startWebHost({
+      workspace: ws,
+      rendererDir: join(root, 'out', 'renderer'),
+      log: () => {},
+    });
+    const p2 = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    try {
+      await p2.goto(second.url);
+      await expect.poll(() => p2.getByTestId('stat-events').textContent()).toBe('2');
+      await p2.getByRole('button', { name: 'Sources…' }).click();
+      await p2.getByLabel('Store folder').fill(join(dir, 'two'));
+      await p2.getByRole('button', { name: 'Open store' }).click();
+      await expect.poll(() => p2.getByTestId('stat-events').textContent()).toBe('5');
+      await p2.getByRole('button', { name: 'Sources…' }).click();
+      await expect.poll(() => p2.getByTestId('recent-stores').textContent()).toContain(join(dir, 'one'));
+      await p2.screenshot({ path: join(shots, 'e2e-stores.png') });
+      await p2.getByTestId('recent-stores').getByRole('button', { name: 'open' }).click();
+      await expect.poll(() => p2.getByTestId('stat-events').textContent()).toBe('2');
+    } finally {
+      await p2.close();
+      await second.close();
+      await ws.close();
+    }
+  });
+
   it('follows new events with the live tail', async () => {
     await page.goto(`http://127.0.0.1:${host.port}/?type=TailProbe`);
     await expect.poll(() => page.locator('.empty').isVisible()).toBe(true);

@@ -55,6 +55,8 @@ const badInputs: Record<ApiMethod, unknown[]> = {
   ],
   replayControl: [{}, { id: 'r', action: 'jump' }],
   replayStatus: [{}, { id: 7 }],
+  openStore: [{}, { path: 'relative' }, { path: '/x', readOnly: 'yes' }],
+  recentStores: [{ x: 1 }],
 };
 
 function suite(name: string, open: () => Promise<{ store: EventStore; cleanup(): Promise<void> }>): void {

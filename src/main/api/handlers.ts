@@ -4,6 +4,8 @@ import {
   type ApiHealth,
   type ApiMethod,
   type ApiOpenReport,
+  type ApiOpenedStore,
+  type ApiRecentStore,
   type ApiParams,
   type ApiResult,
   type ApiResultOf,
@@ -27,7 +29,15 @@ interface Instrumented {
   report?: ApiOpenReport;
 }
 
+/** What a host that can switch stores lends the handler table (see host/workspace.ts). */
+export interface WorkspaceLink {
+  open(path: string, how: { readOnly: boolean; create: boolean }): Promise<ApiOpenedStore>;
+  recent(): ApiRecentStore[];
+}
+
 export interface ApiOptions {
+  /** Present when the host can switch stores; without it `openStore` is refused. */
+  workspace?: WorkspaceLink;
   /** Called with errors that are not ChronoscopeErrors (bugs), so the host can log them; callers see INTERNAL. */
   onInternalError?: (err: unknown, method: string) => void;
 }
@@ -64,6 +74,14 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
     ...replays.handlers,
     ...timeTravel,
     cancelJob: async (p) => ({ cancelled: jobs.cancel(p.job) }),
+    openStore: async (p) => {
+      if (!options.workspace)
+        throw new ChronoscopeError('INVALID_ARGUMENT', 'this host serves one store and cannot open another', {
+          field: 'path',
+        });
+      return options.workspace.open(p.path, { readOnly: p.readOnly, create: p.create });
+    },
+    recentStores: async () => options.workspace?.recent() ?? [],
     stats: () => store.stats(),
     query: (p) => store.query(p.filter ?? {}, p.options ?? {}),
     histogram: (p) => store.histogram(p.filter ?? {}, { buckets: p.buckets }),

@@ -1,12 +1,12 @@
 import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
 import { JOB_CHANNEL } from '../../shared/ipc';
 import { bindIpc } from '../api/bindIpc';
-import { createApi } from '../api/handlers';
-import type { EventStore } from '../engine/types';
 import { CONTENT_SECURITY_POLICY } from './web';
+import type { Workspace } from './workspace';
 
 export interface ElectronHostOptions {
-  store: EventStore;
+  /** The open store and its handler table; `openStore` switches both. */
+  workspace: Workspace;
   /** Absolute path of the sandboxed preload (CommonJS). */
   preloadPath: string;
   /** The built renderer's index.html. */
@@ -20,10 +20,9 @@ export interface ElectronHostOptions {
  * navigation or new windows) whose only door to the engine is the IPC channel of the handler table.
  */
 export async function startElectronHost(options: ElectronHostOptions): Promise<BrowserWindow> {
-  const api = createApi(options.store, {
-    onInternalError: (err, method) => console.error(`internal error in ${method}:`, err),
-  });
-  bindIpc(ipcMain, api);
+  const ws = options.workspace;
+  // Every call goes to the table of the store open at that moment.
+  bindIpc(ipcMain, { dispatch: (method, params) => ws.api.dispatch(method, params) });
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({
@@ -59,12 +58,19 @@ export async function startElectronHost(options: ElectronHostOptions): Promise<B
     return { action: 'deny' };
   });
 
-  const offJobs = api.jobs.on((u) => {
-    if (!win.isDestroyed()) win.webContents.send(JOB_CHANNEL, u);
-  });
+  const forwardJobs = () =>
+    ws.api.jobs.on((u) => {
+      if (!win.isDestroyed()) win.webContents.send(JOB_CHANNEL, u);
+    });
+  let offJobs = forwardJobs();
+  const onSwitch = () => {
+    offJobs();
+    offJobs = forwardJobs();
+  };
+  ws.on('switched', onSwitch);
   win.on('closed', () => {
     offJobs();
-    void api.close(); // stops followed files before the store closes
+    ws.off('switched', onSwitch);
   });
 
   if (options.devUrl) await win.loadURL(options.devUrl);
@@ -73,13 +79,13 @@ export async function startElectronHost(options: ElectronHostOptions): Promise<B
 }
 
 /** Quits when the last window closes, closing the store first so its lock and files are released. */
-export function quitWithStore(store: EventStore): void {
+export function quitWithStore(ws: Workspace): void {
   let closing = false;
   app.on('window-all-closed', () => app.quit());
   app.on('will-quit', (event) => {
     if (closing) return;
     closing = true;
     event.preventDefault();
-    void store.close().finally(() => app.exit(0));
+    void ws.close().finally(() => app.exit(0)); // stops followed files and replays, then the store
   });
 }

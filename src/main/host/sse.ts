@@ -58,12 +58,12 @@ function openSse(res: ServerResponse, open: Set<ServerResponse>): () => void {
 }
 
 /** Job progress over SSE: one `job` message per update of any long call (ApiJobUpdate). */
-export function createJobStreamHandler(jobs: JobRegistry, open: Set<ServerResponse>) {
+export function createJobStreamHandler(jobs: () => JobRegistry, open: Set<ServerResponse>) {
   return async function jobStream(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
     reply.hijack();
     const res = reply.raw;
     const close = openSse(res, open);
-    const off = jobs.on((u) => {
+    const off = jobs().on((u) => {
       if (!res.destroyed) res.write(`event: job\ndata: ${JSON.stringify(u)}\n\n`);
     });
     res.on('close', () => {
@@ -78,7 +78,7 @@ export function createJobStreamHandler(jobs: JobRegistry, open: Set<ServerRespon
  * `event` message per stored event (its seq as the message id, so reconnects resume exactly).
  * The subscription closes when the client goes away or the host shuts down.
  */
-export function createSseHandler(store: EventStore, open: Set<ServerResponse>) {
+export function createSseHandler(current: () => EventStore, open: Set<ServerResponse>) {
   return async function sse(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     let args: { fromSeq?: number; filter: EventFilter };
     try {
@@ -89,7 +89,7 @@ export function createSseHandler(store: EventStore, open: Set<ServerResponse>) {
     reply.hijack();
     const res = reply.raw;
     const close = openSse(res, open);
-    const sub = store.subscribe(args);
+    const sub = current().subscribe(args);
     const stop = () => {
       close();
       void sub.close();

@@ -9,6 +9,7 @@ import { createApi, type Api } from '../api/handlers';
 import type { EventStore } from '../engine/types';
 import { createJobStreamHandler, createSseHandler } from './sse';
 import { createGuard, newToken } from './webGuard';
+import type { Workspace } from './workspace';
 
 /** The renderer may load only its own code; data never becomes markup or script (DESIGN §6). */
 export const CONTENT_SECURITY_POLICY =
@@ -16,7 +17,10 @@ export const CONTENT_SECURITY_POLICY =
   "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 export interface WebHostOptions {
-  store: EventStore;
+  /** One store for the host's lifetime… */
+  store?: EventStore;
+  /** …or a workspace whose store `openStore` can switch (the app's mode). */
+  workspace?: Workspace;
   /** Reuse a handler table (e.g. one with logging); default createApi(store). */
   api?: Api;
   /** 0 (default) picks a free port. */
@@ -55,12 +59,17 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Chronoscope</titl
 /** The local web host: the built renderer, the JSON API and an SSE live tail, on 127.0.0.1 only, behind a per-run token. */
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const api =
-    options.api ??
-    createApi(options.store, {
-      onInternalError: (err, method) =>
-        log(`internal error in ${method}: ${(err as Error)?.stack ?? String(err)}`),
-    });
+  const ws = options.workspace;
+  if (!ws && !options.store) throw new Error('startWebHost: give a store or a workspace');
+  const fixedApi = ws
+    ? undefined
+    : (options.api ??
+      createApi(options.store!, {
+        onInternalError: (err, method) =>
+          log(`internal error in ${method}: ${(err as Error)?.stack ?? String(err)}`),
+      }));
+  const api = () => ws?.api ?? fixedApi!;
+  const store = () => ws?.store ?? options.store!;
   const token = newToken();
   let port = 0;
   const streams = new Set<ServerResponse>();
@@ -87,11 +96,14 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  app.get('/api/events/stream', createSseHandler(options.store, streams));
-  app.get('/api/jobs/stream', createJobStreamHandler(api.jobs, streams));
+  app.get('/api/events/stream', createSseHandler(store, streams));
+  app.get(
+    '/api/jobs/stream',
+    createJobStreamHandler(() => api().jobs, streams),
+  );
   app.post('/api/:method', async (req, reply) => {
     const { method } = req.params as { method: string };
-    const result = await api.dispatch(method, req.body);
+    const result = await api().dispatch(method, req.body);
     reply.header('cache-control', 'no-store');
     if (!result.ok) reply.code(STATUS[result.error.code] ?? 500);
     return result;
@@ -109,6 +121,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(NOT_BUILT));
   }
 
+  // Push connections hold the old store's subscription: end them, and clients reconnect to the new one.
+  const dropStreams = () => {
+    for (const res of streams) res.destroy();
+  };
+  ws?.on('switched', dropStreams);
+
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   port = (app.server.address() as AddressInfo).port;
   return {
@@ -117,8 +135,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     port,
     openStreams: () => streams.size,
     close: async () => {
-      for (const res of streams) res.destroy();
-      await api.close();
+      ws?.off('switched', dropStreams);
+      dropStreams();
+      await fixedApi?.close();
       await app.close();
     },
   };

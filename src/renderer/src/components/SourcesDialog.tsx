@@ -34,6 +34,48 @@ export function SourcesDialog() {
         onDragOver={(e) => e.preventDefault()}
         onDrop={onDrop}
       >
+        <h2>Store</h2>
+        <form
+          className="store-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void s.openStore();
+          }}
+        >
+          <input
+            value={s.storePath}
+            placeholder="/path/to/another/store"
+            aria-label="Store folder"
+            onChange={(e) => s.editStore({ storePath: e.target.value })}
+          />
+          <label>
+            <input
+              type="checkbox"
+              checked={s.storeReadOnly}
+              onChange={(e) => s.editStore({ storeReadOnly: e.target.checked })}
+            />{' '}
+            read-only
+          </label>
+          <button type="submit" disabled={!s.storePath.trim() || s.opening}>
+            Open store
+          </button>
+        </form>
+        {s.stores.length > 0 && (
+          <ul className="recent-stores" data-testid="recent-stores">
+            {s.stores.map((r, i) => (
+              <li key={r.path}>
+                <code>{r.path}</code>
+                {i === 0 ? (
+                  <span className="hint"> (open now)</span>
+                ) : (
+                  <button type="button" className="link" onClick={() => void s.openStore(r.path)}>
+                    open
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
         <h2>Sources: follow or import a log</h2>
         <form onSubmit={(e) => e.preventDefault()}>
           <label>

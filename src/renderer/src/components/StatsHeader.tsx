@@ -55,7 +55,7 @@ export function StatsHeader() {
         </button>
         {health && <HealthDialog onClose={() => setHealth(false)} />}
         <button type="button" className="header-action" onClick={() => useSources.getState().show(true)}>
-          Sources…
+          Stores &amp; sources…
         </button>
         <button
           type="button"

@@ -1,4 +1,4 @@
-import type { ApiFollow, ApiImportSummary } from '@shared/api';
+import type { ApiFollow, ApiImportSummary, ApiRecentStore } from '@shared/api';
 import { create } from 'zustand';
 import { api, ApiClientError, describeError } from '../api/client';
 import type { Running } from './useTimeTravel';
@@ -28,6 +28,10 @@ interface SourcesState {
   lastImport: ApiImportSummary | null;
   error: string | null;
   recent: string[];
+  stores: ApiRecentStore[];
+  storePath: string;
+  storeReadOnly: boolean;
+  opening: boolean;
 
   show(open: boolean): void;
   edit(next: Partial<Pick<SourcesState, 'path' | 'format'>>): void;
@@ -35,6 +39,8 @@ interface SourcesState {
   unfollow(id: string): Promise<void>;
   importOnce(): Promise<void>;
   refresh(): Promise<void>;
+  editStore(next: Partial<Pick<SourcesState, 'storePath' | 'storeReadOnly'>>): void;
+  openStore(path?: string): Promise<void>;
 }
 
 let poll: ReturnType<typeof setInterval> | undefined;
@@ -65,12 +71,20 @@ export const useSources = create<SourcesState>((set, get) => {
     lastImport: null,
     error: null,
     recent: loadRecent(),
+    stores: [],
+    storePath: '',
+    storeReadOnly: false,
+    opening: false,
 
     show(open) {
       set({ open, error: null });
       clearInterval(poll);
       if (open) {
         void get().refresh();
+        api.call('recentStores', {}).then(
+          (stores) => set({ stores }),
+          (err: unknown) => set({ error: describeError(err) }),
+        );
         poll = setInterval(() => void get().refresh(), POLL_MS);
       }
     },
@@ -119,6 +133,24 @@ export const useSources = create<SourcesState>((set, get) => {
           importing: null,
           error: cancelled ? 'import cancelled (what was imported stays)' : describeError(err),
         });
+      }
+    },
+
+    editStore(next) {
+      set({ ...next, error: null });
+    },
+
+    async openStore(path) {
+      const target = (path ?? get().storePath).trim();
+      set({ opening: true, error: null });
+      try {
+        await api.call('openStore', { path: target, readOnly: get().storeReadOnly });
+        // Everything on the page belongs to the old store: start over, without its filter.
+        // (A reload, not a navigation: the desktop app blocks navigations.)
+        window.history.replaceState(null, '', window.location.pathname);
+        window.location.reload();
+      } catch (err) {
+        set({ opening: false, error: describeError(err) });
       }
     },
 

@@ -87,13 +87,20 @@ export const apiParamSchemas = {
     })
     .strict(),
   stateAt: z
-    .object({ stream: streamNameSchema.optional(), at: positionSchema.default({}), jobId: jobIdSchema })
+    .object({
+      stream: streamNameSchema.optional(),
+      at: positionSchema.default({}),
+      /** A JS/TS projection module (init/apply) to fold instead of the generic reducer. */
+      projection: hostPathSchema.optional(),
+      jobId: jobIdSchema,
+    })
     .strict(),
   diff: z
     .object({
       stream: streamNameSchema.optional(),
       from: positionSchema,
       to: positionSchema,
+      projection: hostPathSchema.optional(),
       jobId: jobIdSchema,
     })
     .strict(),
@@ -105,6 +112,7 @@ export const apiParamSchemas = {
       where: z.string().min(1).max(4096),
       /** `condition`: `total < 0 && exists(coupon)`; `js`: a JS expression over `state`. */
       language: z.enum(['condition', 'js']).default('condition'),
+      projection: hostPathSchema.optional(),
       /** Fold once more through everything to check the condition never turns false again. */
       verify: z.boolean().optional(),
       jobId: jobIdSchema,

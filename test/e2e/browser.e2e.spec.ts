@@ -235,6 +235,43 @@ export function apply(s: S, e: { type: string }): S {
     await page.goto(`http://127.0.0.1:${host.port}/`);
   });
 
+  it('folds a stream with a user projection and bisects it with a JS expression', async () => {
+    const module = join(dir, 'refundCount.ts');
+    writeFileSync(
+      module,
+      `export const name = 'refund-count';
+export const init = () => ({ refunds: 0 });
+export function apply(s: { refunds: number }, e: { type: string }) {
+  return { refunds: s.refunds + (e.type === 'RefundIssued' ? 1 : 0) };
+}\n`,
+    );
+    await page.goto(`http://127.0.0.1:${host.port}/?stream=${encodeURIComponent(planted.stream)}`);
+    await expect.poll(() => rows().count()).toBeGreaterThan(3);
+    await rows().last().locator('.cell.seq').click();
+    await page.getByRole('button', { name: 'State here' }).click();
+    await page.getByLabel('Projection module').fill(module);
+    await page.getByRole('button', { name: 'Fold' }).click();
+    await expect
+      .poll(() => page.getByTestId('state-meta').textContent(), { timeout: 20_000 })
+      .toContain('refund-count');
+    expect(await page.getByTestId('state-tree').first().textContent()).toContain('refunds: 2');
+    await page.getByRole('button', { name: 'Bisect…' }).click();
+    const dialog = page.getByTestId('bisect-dialog');
+    await dialog.getByLabel('Condition').fill('state.refunds >= 2');
+    await dialog.getByLabel(/JS expression/).check();
+    await dialog.getByLabel(/this stream/).check();
+    await dialog.getByRole('button', { name: 'Run bisect' }).click();
+    await expect
+      .poll(() => page.getByTestId('bisect-id').textContent(), { timeout: 20_000 })
+      .toContain(planted.eventId);
+    await page.screenshot({ path: join(shots, 'e2e-projection-bisect.png') });
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByLabel('Projection module').fill('');
+    await page.getByRole('button', { name: 'Fold' }).click();
+    await page.keyboard.press('Escape');
+    await page.goto(`http://127.0.0.1:${host.port}/`);
+  });
+
   it('filters on a value when its cell is clicked', async () => {
     await expect.poll(() => rows().count()).toBeGreaterThan(10);
     const stream = (await rows().nth(3).locator('.chip').nth(1).textContent())!;

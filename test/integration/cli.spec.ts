@@ -249,6 +249,12 @@ describe('chronoscope CLI', () => {
       new RegExp(`first holds at seq \\d+ \\(${plantedStream} version \\d+\\): RefundIssued`),
     );
     expect(r.stdout).toMatch(/"retry":true/);
+    const js = await cli(['bisect', demo, '--stream', plantedStream, '--js', '--where', 'state.total < 0']);
+    expect(js.code, js.stderr).toBe(0);
+    expect(js.stdout).toMatch(/first holds at seq \d+ .*: RefundIssued/);
+    const bad = await cli(['bisect', demo, '--stream', plantedStream, '--js', '--where', 'state.total <']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/syntax error/);
   });
 
   it('histogram draws the filtered events per time bucket and its counts add up', async () => {

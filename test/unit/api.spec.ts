@@ -222,6 +222,54 @@ function suite(name: string, open: () => Promise<{ store: EventStore; cleanup():
       expectError(await api.call('stateAt', { at: { version: 1 } }), 'INVALID_ARGUMENT');
     });
 
+    it('folds, diffs and bisects with a user projection module, reloading it when it changes', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'chronoscope-api-proj-'));
+      try {
+        const amounts = [10, 5, -20, 3];
+        value(
+          await api.call('append', {
+            events: amounts.map((amount) => ({ stream: 'Acc-1', type: 'Moved', data: { amount } })),
+          }),
+        );
+        const file = join(dir, 'balance.ts');
+        const write = (factor: number) =>
+          writeFileSync(
+            file,
+            `export const name = 'balance';
+export const init = () => ({ balance: 0 });
+export function apply(s: { balance: number }, e: { data: { amount: number } }) { return { balance: s.balance + ${factor} * e.data.amount }; }\n`,
+          );
+        write(1);
+        const s = value(await api.call('stateAt', { stream: 'Acc-1', at: { seq: 2 }, projection: file }));
+        expect(s).toMatchObject({ projection: 'balance', state: { balance: 15 } });
+        const d = value(
+          await api.call('diff', { stream: 'Acc-1', from: { seq: 2 }, to: { seq: 3 }, projection: file }),
+        );
+        expect(d.entries).toEqual([{ path: ['balance'], kind: 'changed', before: 15, after: -5 }]);
+        const b = value(
+          await api.call('bisect', {
+            stream: 'Acc-1',
+            where: 'state.balance < 0',
+            language: 'js',
+            projection: file,
+          }),
+        );
+        expect(b).toMatchObject({ found: true, seq: 3 });
+        expectError(await api.call('stateAt', { at: {}, projection: file }), 'INVALID_ARGUMENT'); // per stream
+        write(2);
+        await vi.waitFor(
+          async () =>
+            expect(
+              value(await api.call('stateAt', { stream: 'Acc-1', at: { seq: 2 }, projection: file })).state,
+            ).toEqual({ balance: 30 }),
+          { timeout: 8000 },
+        );
+      } finally {
+        await api.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
     it('reports progress of a job and cancels it by id', async () => {
       const events = Array.from({ length: 3000 }, (_, i) => ({ stream: `S-${i % 50}`, type: 'T' }));
       value(await api.call('append', { events }));

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { ChronoscopeError } from '../../shared/errors';
 import { diffJson, parseStatePredicate, renderDiff } from '../../shared/projection';
 import type { EventStore } from '../engine/types';
+import { compileJsPredicate } from '../engine/timetravel/jsPredicate';
 import { bisectAnyStream, bisectGlobal, bisectStream, type BisectResult } from '../engine/timetravel/bisect';
 import {
   globalStateAt,
@@ -202,6 +203,7 @@ export function registerTimeTravelCommands(
     )
     .requiredOption('-w, --where <predicate>', "condition on the state, e.g. 'total < 0', 'exists(coupon)'")
     .option('--json', 'machine-readable output')
+    .option('--js', "--where is a JS expression over `state`, e.g. 'state.total < 0 && !state.coupon'")
     .option(...PROJECTION_FLAG)
     .description(
       'find the first position where a condition on the state holds, and the event that flipped it',
@@ -209,11 +211,18 @@ export function registerTimeTravelCommands(
     .action(
       async (
         path: string,
-        o: { stream?: string; streams?: string; where: string; json?: boolean; projection?: string },
+        o: {
+          stream?: string;
+          streams?: string;
+          where: string;
+          json?: boolean;
+          js?: boolean;
+          projection?: string;
+        },
       ) => {
         if (o.stream !== undefined && o.streams !== undefined)
           throw new ChronoscopeError('INVALID_ARGUMENT', 'give --stream or --streams, not both');
-        const pred = parseStatePredicate(o.where);
+        const pred = o.js ? compileJsPredicate(o.where) : parseStatePredicate(o.where);
         await withStore(path, { readOnly: true }, async (store) => {
           const r = await withProjection(o.projection, async (projection) => {
             if (projection?.scope === 'stream' && !o.stream && !o.streams)

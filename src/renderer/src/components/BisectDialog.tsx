@@ -79,6 +79,15 @@ export function BisectDialog() {
               />
             )}
           </fieldset>
+          <label className="inline">
+            <input
+              type="checkbox"
+              checked={bisect.js}
+              onChange={(e) => editBisect({ js: e.target.checked })}
+            />{' '}
+            a JS expression over <code>state</code> (e.g.{' '}
+            <code>state.total &lt; 0 &amp;&amp; !state.coupon</code>)
+          </label>
           <p className="hint">
             Conditions: <code>total &lt; 0</code>, <code>status == &quot;paid&quot;</code>,{' '}
             <code>$counts.RefundIssued &gt; 1</code>, <code>exists(coupon)</code>, joined with{' '}

@@ -19,6 +19,7 @@ export function TimeTravelPanel() {
   const rows = useBrowser((s) => s.rows);
   const selected = useBrowser((s) => s.selected);
   const [streamField, setStreamField] = useState(tt.stream ?? '');
+  const [projectionField, setProjectionField] = useState(tt.projection);
 
   // The cursor follows the list's selection (and catches up when the selected row's page arrives).
   useEffect(() => {
@@ -45,6 +46,7 @@ export function TimeTravelPanel() {
         className="tt-scope"
         onSubmit={(e) => {
           e.preventDefault();
+          if (projectionField.trim() !== tt.projection) tt.setProjection(projectionField.trim());
           tt.setStream(streamField.trim() || null);
         }}
       >
@@ -55,6 +57,15 @@ export function TimeTravelPanel() {
             placeholder="(global)"
             aria-label="Stream to fold"
             onChange={(e) => setStreamField(e.target.value)}
+          />
+        </label>
+        <label>
+          Projection{' '}
+          <input
+            value={projectionField}
+            placeholder="(generic reducer) or /path/to/projection.ts"
+            aria-label="Projection module"
+            onChange={(e) => setProjectionField(e.target.value)}
           />
         </label>
         <button type="submit">Fold</button>
@@ -69,7 +80,7 @@ export function TimeTravelPanel() {
       {tt.folding && <JobProgress job={tt.folding} />}
       {s && (
         <div className="tt-meta" data-testid="state-meta">
-          state at {describe(s.position)} · {formatCount(s.folded)} events folded
+          {s.projection} · state at {describe(s.position)} · {formatCount(s.folded)} events folded
           {s.fromSnapshot !== undefined ? ` from the snapshot at #${s.fromSnapshot}` : ' from the start'}
         </div>
       )}

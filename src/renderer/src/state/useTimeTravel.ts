@@ -17,6 +17,8 @@ export type BisectScope = 'stream' | 'streams' | 'global';
 
 interface TimeTravelState {
   open: boolean;
+  /** A user projection module folding the state ('' = the built-in generic reducers). */
+  projection: string;
   /** The stream whose state is shown; null: the global state. */
   stream: string | null;
   /** The event the cursor stands after (the list's selected row). */
@@ -32,6 +34,8 @@ interface TimeTravelState {
     scope: BisectScope;
     pattern: string;
     where: string;
+    /** `where` is a JS expression over `state`, not a condition. */
+    js: boolean;
     running: Running | null;
     result: ApiBisect | null;
     error: string | null;
@@ -40,12 +44,14 @@ interface TimeTravelState {
   show(stream: string | null): void;
   hide(): void;
   setStream(stream: string | null): void;
+  /** A projection module path ('' = the built-in generic reducers). */
+  setProjection(path: string): void;
   /** Moves the cursor to an event (called when the list's selection changes). */
   moveTo(event: StoredEvent | null): void;
   pin(which: 'a' | 'b'): void;
   clearPins(): void;
   openBisect(open: boolean): void;
-  editBisect(next: Partial<Pick<TimeTravelState['bisect'], 'scope' | 'pattern' | 'where'>>): void;
+  editBisect(next: Partial<Pick<TimeTravelState['bisect'], 'scope' | 'pattern' | 'where' | 'js'>>): void;
   runBisect(): Promise<void>;
 }
 
@@ -62,6 +68,7 @@ const cancelled = (err: unknown) => err instanceof ApiClientError && err.code ==
  * cancellable job with progress.
  */
 export const useTimeTravel = create<TimeTravelState>((set, get) => {
+  const withProjection = () => (get().projection.trim() ? { projection: get().projection.trim() } : {});
   const refold = () => {
     clearTimeout(foldTimer);
     foldTimer = setTimeout(() => void fold(), FOLD_DEBOUNCE_MS);
@@ -73,7 +80,7 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
     folding?.cancel();
     const token = ++foldToken;
     const seq = cursor?.seq ?? useBrowser.getState().stats?.lastSeq ?? 0;
-    const params = stream !== null ? { stream, at: { seq } } : { at: { seq } };
+    const params = { ...(stream !== null ? { stream } : {}), at: { seq }, ...withProjection() };
     const job = api.job('stateAt', params, (done, total) => {
       const f = get().folding;
       if (token === foldToken && f) set({ folding: { ...f, done, total } });
@@ -84,7 +91,12 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
       let changed: DiffEntry[] = [];
       // What this very event did to its own stream: a cheap second fold from the first one's snapshot.
       if (stream !== null && cursor?.stream === stream && state.position.seq === cursor.seq) {
-        const d = await api.call('diff', { stream, from: { seq: seq - 1 }, to: { seq } });
+        const d = await api.call('diff', {
+          stream,
+          from: { seq: seq - 1 },
+          to: { seq },
+          ...withProjection(),
+        });
         changed = d.entries;
       }
       if (token === foldToken) set({ state, changed, folding: null });
@@ -102,7 +114,12 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
     try {
       const from = { seq: a.seq };
       const to = { seq: b.seq };
-      const diff = await api.call('diff', stream !== null ? { stream, from, to } : { from, to });
+      const diff = await api.call('diff', {
+        ...(stream !== null ? { stream } : {}),
+        from,
+        to,
+        ...withProjection(),
+      });
       set({ diff });
     } catch (err) {
       useBrowser.getState().report(err);
@@ -111,6 +128,7 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
 
   return {
     open: false,
+    projection: '',
     stream: null,
     cursor: null,
     state: null,
@@ -123,6 +141,7 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
       scope: 'streams',
       pattern: '',
       where: '',
+      js: false,
       running: null,
       result: null,
       error: null,
@@ -152,6 +171,11 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
     hide() {
       get().folding?.cancel();
       set({ open: false, folding: null });
+    },
+
+    setProjection(projection) {
+      set({ projection, state: null, changed: [], pins: { a: null, b: null }, diff: null });
+      refold();
     },
 
     setStream(stream) {
@@ -192,12 +216,18 @@ export const useTimeTravel = create<TimeTravelState>((set, get) => {
       const pattern = bisect.pattern.trim();
       if (bisect.scope === 'streams' && !pattern)
         return set({ bisect: { ...bisect, error: 'give a stream name or a prefix pattern, e.g. Order-*' } });
-      const params =
+      const scope =
         bisect.scope === 'stream' && stream !== null
-          ? { where, stream }
+          ? { stream }
           : bisect.scope === 'streams'
-            ? { where, streams: pattern }
-            : { where };
+            ? { streams: pattern }
+            : {};
+      const params = {
+        where,
+        ...scope,
+        language: bisect.js ? ('js' as const) : ('condition' as const),
+        ...withProjection(),
+      };
       const job = api.job('bisect', params, (done, total) => {
         const r = get().bisect.running;
         if (r) set((s) => ({ bisect: { ...s.bisect, running: { ...r, done, total } } }));

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
+import { electronVersion, ensureElectronBinding } from './electronNative.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -54,12 +55,15 @@ if (!storePath) {
 }
 
 const electron = forceWeb ? undefined : electronBinary();
-if (electron) {
-  // Electron mode needs better-sqlite3 built for Electron's ABI (`npx @electron/rebuild -o better-sqlite3`).
+// Electron loads native modules for its own ABI: build better-sqlite3 for it once, else use the browser.
+const version = electron ? electronVersion(root) : undefined;
+const binding = electron && version ? ensureElectronBinding(root, version) : undefined;
+if (electron && !binding) process.stdout.write('Falling back to the browser mode.\n');
+if (electron && binding) {
   if (!existsSync(join(root, 'out/main/index.js'))) build();
   const child = spawn(electron, [root], {
     stdio: 'inherit',
-    env: { ...process.env, CHRONOSCOPE_STORE: storePath },
+    env: { ...process.env, CHRONOSCOPE_STORE: storePath, CHRONOSCOPE_SQLITE_BINDING: binding },
   });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {

@@ -11,6 +11,7 @@
 import Database from 'better-sqlite3';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { crc32 } from '../file/checksum';
+import { openDatabase } from '../sqlite';
 import {
   emptyCounters,
   exactJson,
@@ -88,7 +89,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   static open(path: string, options: SqliteSnapshotOptions = {}): SqliteSnapshotStore {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path, {
+      db = openDatabase(path, {
         readonly: options.readOnly ?? false,
         fileMustExist: options.readOnly ?? false,
         timeout: options.busyTimeoutMs ?? 5000,

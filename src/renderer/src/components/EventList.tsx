@@ -68,14 +68,8 @@ export function EventList() {
               selected={item.index === selected}
               onSelect={onSelect}
               onFilter={onFilter}
-              style={{
-                position: 'absolute',
-                top: 0,
-                left: 0,
-                right: 0,
-                height: ROW_HEIGHT,
-                transform: `translateY(${item.start}px)`,
-              }}
+              top={item.start}
+              height={ROW_HEIGHT}
             />
           ))}
         </div>

@@ -7,7 +7,9 @@ interface Props {
   index: number;
   event: StoredEvent | undefined;
   selected: boolean;
-  style: CSSProperties;
+  /** Offset from the top of the list and row height: numbers, so memo skips rows that did not move. */
+  top: number;
+  height: number;
   onSelect(index: number): void;
   onFilter(next: Partial<UiFilter>): void;
 }
@@ -34,7 +36,23 @@ function Chip({ value, onClick }: { value: string | undefined; onClick(): void }
 }
 
 /** One event in the list; event fields are rendered as text only (content is data, never markup). */
-export const EventRow = memo(function EventRow({ index, event, selected, style, onSelect, onFilter }: Props) {
+export const EventRow = memo(function EventRow({
+  index,
+  event,
+  selected,
+  top,
+  height,
+  onSelect,
+  onFilter,
+}: Props) {
+  const style: CSSProperties = {
+    position: 'absolute',
+    top: 0,
+    left: 0,
+    right: 0,
+    height,
+    transform: `translateY(${top}px)`,
+  };
   if (!event)
     return (
       <div className="row placeholder" style={style} aria-busy="true">

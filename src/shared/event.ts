@@ -77,15 +77,29 @@ export const DEFAULT_TENANT = 'default';
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 /** True for a full ISO-8601 date-time with an explicit zone, the only form the envelope accepts. */
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digits = (s: string, at: number, n: number): number => {
+  let v = 0;
+  for (let i = at; i < at + n; i++) v = v * 10 + s.charCodeAt(i) - 48;
+  return v;
+};
+
 export function isIsoTime(s: string): boolean {
   const m = ISO_RE.exec(s);
   if (!m) return false;
-  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
+  // Fields sit at fixed offsets once the pattern matched (YYYY-MM-DDTHH:MM[:SS]); read them without allocating.
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = m[6] === undefined ? 0 : digits(s, 17, 2);
   // Date.parse rolls impossible dates over (Feb 30 → Mar 2); a log with one is wrong, so refuse it.
-  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || sec! > 59) return false;
-  const leap = y! % 4 === 0 && (y! % 100 !== 0 || y! % 400 === 0);
-  if (d! > (mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo!) ? 30 : 31)) return false;
-  return !Number.isNaN(Date.parse(s));
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59) return false;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (mo === 2 && leap ? 29 : DAYS[mo - 1]!)) return false;
+  // The offset is the only part left unchecked; Z needs no check at all.
+  return m[8] === 'Z' || !Number.isNaN(Date.parse(s));
 }
 
 const CANONICAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -26,6 +26,22 @@ describe('configuration', () => {
     );
   });
 
+  it('snapshot strategies are checked field by field, and a bad one names its key', () => {
+    const c = parseConfig({
+      snapshots: {
+        strategy: { kind: 'time', intervalMs: 60_000 },
+        globalStrategy: { kind: 'count', every: 5000 },
+      },
+    });
+    expect(c.snapshots.strategy).toEqual({ kind: 'time', intervalMs: 60_000 });
+    expect(() => parseConfig({ snapshots: { strategy: { kind: 'count', every: 0 } } })).toThrow(
+      /key snapshots\.strategy\.every: /,
+    );
+    expect(() => parseConfig({ snapshots: { strategy: { kind: 'sometimes' } } })).toThrow(
+      /snapshots\.strategy/,
+    );
+  });
+
   it('store paths are resolved relative to the config file; a missing explicit file is an error', () => {
     const t = tempDir();
     try {

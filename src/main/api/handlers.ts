@@ -17,6 +17,7 @@ import { parseOrThrow } from '../../shared/query';
 import type { MetricsSnapshot } from '../engine/metrics';
 import type { EventStore } from '../engine/types';
 import { buildChain } from './chain';
+import type { OpenSnapshotOptions } from '../engine/timetravel/openSnapshots';
 import { followHandlers } from './follow';
 import { replayHandlers } from './replay';
 import { JobRegistry } from './jobs';
@@ -36,6 +37,8 @@ export interface WorkspaceLink {
 }
 
 export interface ApiOptions {
+  /** Snapshot strategies and budget (chronoscope.config.json `snapshots`). */
+  snapshots?: OpenSnapshotOptions;
   /** Present when the host can switch stores; without it `openStore` is refused. */
   workspace?: WorkspaceLink;
   /** Called with errors that are not ChronoscopeErrors (bugs), so the host can log them; callers see INTERNAL. */
@@ -68,7 +71,7 @@ export function createApi(store: EventStore, options: ApiOptions = {}): Api {
   const jobs = new JobRegistry();
   const follows = followHandlers(store);
   const replays = replayHandlers(store);
-  const { close: closeTimeTravel, ...timeTravel } = timeTravelHandlers(store);
+  const { close: closeTimeTravel, ...timeTravel } = timeTravelHandlers(store, options.snapshots);
   const handlers = {
     ...follows.handlers,
     ...replays.handlers,

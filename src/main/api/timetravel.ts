@@ -7,7 +7,7 @@ import type { EventStore } from '../engine/types';
 import type { BatchProjection } from '../engine/timetravel/batchProjection';
 import { bisectAnyStream, bisectGlobal, bisectStream } from '../engine/timetravel/bisect';
 import { compileJsPredicate } from '../engine/timetravel/jsPredicate';
-import { openSnapshotStore } from '../engine/timetravel/openSnapshots';
+import { openSnapshotStore, type OpenSnapshotOptions } from '../engine/timetravel/openSnapshots';
 import { MemorySnapshotStore, type SnapshotStore } from '../engine/timetravel/snapshots';
 import { globalStateAt, streamStateAt, type Position, type StateAt } from '../engine/timetravel/stateAt';
 import { loadUserProjection } from '../engine/timetravel/userProjection';
@@ -31,13 +31,13 @@ type Loaded = { module: UserModule; projection: BatchProjection<unknown> };
  * catalogue (SQLite in chronoscope.db for a file store, so they outlive the session; memory for a
  * memory store). A snapshot never changes an answer.
  */
-export function timeTravelHandlers(store: EventStore, given?: SnapshotStore) {
+export function timeTravelHandlers(store: EventStore, snapshotOptions: OpenSnapshotOptions = {}) {
   let opened: Promise<SnapshotStore> | undefined;
   const snapshotStore = (): Promise<SnapshotStore> =>
-    (opened ??= given
-      ? Promise.resolve(given)
-      : // A catalogue that cannot be opened (a damaged or foreign db) must not stop time travel.
-        openSnapshotStore(store).catch(() => new MemorySnapshotStore({ kind: 'adaptive', every: 1000 })));
+    // A catalogue that cannot be opened (a damaged or foreign db) must not stop time travel.
+    (opened ??= openSnapshotStore(store, snapshotOptions).catch(
+      () => new MemorySnapshotStore({ kind: 'adaptive', every: 1000 }),
+    ));
 
   const modules = new Map<string, Promise<Loaded>>();
   const userProjection = async (file: string | undefined): Promise<BatchProjection<unknown> | undefined> => {
@@ -93,7 +93,7 @@ export function timeTravelHandlers(store: EventStore, given?: SnapshotStore) {
       const loaded = await Promise.allSettled([...modules.values()]);
       modules.clear();
       for (const l of loaded) if (l.status === 'fulfilled') await l.value.module.close();
-      if (opened && !given) await (await opened).close();
+      if (opened) await (await opened).close();
     },
 
     stateAt: (p: ParsedParams<'stateAt'>, ctx: CallContext) =>

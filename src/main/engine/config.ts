@@ -6,6 +6,19 @@ import { DEFAULT_FILE_OPTIONS } from './file/FileStore';
 
 const MiB = 1 << 20;
 
+/** A snapshot strategy (engine/timetravel/snapshots.ts): every N events, per event-time interval, or adaptive. */
+const snapshotStrategySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('count'), every: z.number().int().min(1) }).strict(),
+  z.object({ kind: z.literal('time'), intervalMs: z.number().int().min(1) }).strict(),
+  z
+    .object({
+      kind: z.literal('adaptive'),
+      every: z.number().int().min(1).optional(),
+      minFold: z.number().int().min(1).optional(),
+    })
+    .strict(),
+]);
+
 /** `chronoscope.config.json`: every key optional; unknown keys are errors so typos surface. */
 export const configSchema = z
   .object({
@@ -64,6 +77,24 @@ export const configSchema = z
         compressionLevel: DEFAULT_FILE_OPTIONS.compressionLevel,
         blockCacheBytes: DEFAULT_FILE_OPTIONS.blockCacheBytes,
       }),
+    snapshots: z
+      .object({
+        strategy: snapshotStrategySchema
+          .optional()
+          .describe('When stream folds take snapshots (default: adaptive, every 100, minFold 16).'),
+        globalStrategy: snapshotStrategySchema
+          .optional()
+          .describe('When global folds take snapshots (default: adaptive, every 10,000, minFold 1,000).'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(MiB)
+          .optional()
+          .describe('Bytes of snapshots kept; least recently used go first (default 64 MiB).'),
+      })
+      .strict()
+      .default({})
+      .describe('Snapshots of projection states (time travel): a cache that never changes an answer.'),
     query: z
       .object({
         defaultLimit: z

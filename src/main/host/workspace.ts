@@ -61,8 +61,14 @@ export class Workspace extends EventEmitter<{ switched: [ApiOpenedStore] }> {
   ): Promise<Current> {
     const abs = resolve(path);
     const store = await openStore(options.config, { path: abs, ...how });
+    const { strategy, globalStrategy, maxBytes } = options.config.snapshots;
     const api = createApi(store, {
       ...options.api,
+      snapshots: {
+        ...(strategy ? { strategy } : {}),
+        ...(globalStrategy ? { globalStrategy } : {}),
+        ...(maxBytes !== undefined ? { maxBytes } : {}),
+      },
       workspace: {
         open: (p, o) => self().switchTo(p, o),
         recent: () => self().recent(),

@@ -124,7 +124,12 @@ export interface Pending {
   lineNo: number;
   raw: string;
 }
-export type Quarantine = (lineNo: number, reason: string, raw: string, extra?: Record<string, unknown>) => void;
+export type Quarantine = (
+  lineNo: number,
+  reason: string,
+  raw: string,
+  extra?: Record<string, unknown>,
+) => void;
 
 const emptyCounts = (): ImportCounts => ({ lines: 0, blank: 0, imported: 0, duplicates: 0, quarantined: 0 });
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -279,17 +279,22 @@ export interface ApiBisect {
   notes: string[];
 }
 
-/** One followed file's counters (see engine/ingest/follow.ts). */
+/** One followed file's counters (engine/ingest/follow.ts). */
 export interface ApiFollowedFile {
   path: string;
+  /** Bytes of the current file consumed (complete lines only). */
   offset: number;
+  /** Lines read since following began, across rotations and truncations. */
   lines: number;
   imported: number;
   duplicates: number;
   quarantined: number;
+  /** The file was replaced by a new one (renamed away and recreated). */
   rotations: number;
+  /** The file shrank below what was read (truncated in place): reading restarted at 0. */
   truncations: number;
   format?: string;
+  /** The last problem reading it (the file is gone, unreadable, or its format is not recognised). */
   error?: string;
 }
 

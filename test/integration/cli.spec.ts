@@ -1,31 +1,10 @@
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../conformance/backends';
-
-const exec = promisify(execFile);
-const BIN = join(__dirname, '../../bin/chronoscope.mjs');
-
-async function cli(
-  args: string[],
-  input?: string,
-): Promise<{ stdout: string; stderr: string; code: number }> {
-  const child = exec('node', [BIN, ...args], { maxBuffer: 64 << 20, env: { ...process.env, NO_COLOR: '1' } });
-  if (input !== undefined) {
-    child.child.stdin!.end(input);
-  }
-  try {
-    const r = await child;
-    return { stdout: r.stdout, stderr: r.stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+import { BIN, cli } from '../support/cli';
 
 describe('chronoscope CLI', () => {
   const tmp = tempDir('chronoscope-cli-');

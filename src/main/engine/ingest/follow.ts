@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import type { ApiFollowedFile } from '../../../shared/api';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { detectFormat } from './detect';
 import { mapperFor, type ImportFormat, type JsonRecord, type Mapper } from './formats';
@@ -31,23 +32,8 @@ export interface FollowOptions {
   onUpdate?: (status: FollowStatus) => void;
 }
 
-export interface FollowedFile {
-  path: string;
-  /** Bytes of the current file consumed (complete lines only). */
-  offset: number;
-  /** Lines read since following began, across rotations and truncations. */
-  lines: number;
-  imported: number;
-  duplicates: number;
-  quarantined: number;
-  /** The file was replaced by a new one (renamed away and recreated). */
-  rotations: number;
-  /** The file shrank below what was read (truncated in place): reading restarted at 0. */
-  truncations: number;
-  format?: string;
-  /** The last problem reading it (the file is gone, unreadable, or its format is not recognised). */
-  error?: string;
-}
+/** One followed file's counters: the API's type, so hosts pass them on unchanged. */
+export type FollowedFile = ApiFollowedFile;
 
 export interface FollowStatus {
   path: string;

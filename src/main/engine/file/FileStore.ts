@@ -33,19 +33,20 @@ import type {
   VerifyReport,
 } from '../types';
 import { ActiveSegment, readNewLines } from './ActiveSegment';
-import { BlockCache, readRecord } from './bgzf';
 import { crc32 } from './checksum';
 import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from './layout';
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
 import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
-import type { SqliteIndex } from './SqliteIndex';
-import { SealedTier, type SealedSegment } from './SealedTier';
+import type { KeyCounts, SqliteIndex } from './SqliteIndex';
+import { SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
+import { SealedReader, type SealedFile } from './SealedReader';
 import { verifyStore } from './verify';
 import { finishHistogram, planBuckets } from '../histogram';
 import type { Histogram } from '../../../shared/storeTypes';
 import { SealWorkerClient } from './SealWorkerClient';
-import { indexSealedFile } from './recovery';
+import { sealedFileArtifacts } from './recovery';
+import type { SegmentArtifacts } from './segmentArtifacts';
 
 export interface FileStoreOptions {
   /** Seal the active segment once it holds this many bytes. */
@@ -94,10 +95,11 @@ export class FileStore implements EventStore {
   readonly #lock?: StoreLock;
   readonly #hot = new MemoryIndex();
   readonly #signal = new ChangeSignal();
-  readonly #cache: BlockCache;
+  readonly #reader: SealedReader;
   readonly #worker = SealWorkerClient.shared;
-  readonly #fds = new Map<number, { fd: number; name: string }>();
-  readonly #sealed: SealedTier;
+  readonly #fds = new Map<number, SealedFile & { name: string }>();
+  #sealed: SealedTier;
+  readonly #source: RecordSource;
   readonly #sequencer: Sequencer;
   readonly #queue: AppendQueue;
   /** Plain segments waiting to be sealed, oldest first (the active one is not among them). */
@@ -121,8 +123,13 @@ export class FileStore implements EventStore {
     this.#ix = ix;
     this.report = report;
     this.#lock = lock;
-    this.#cache = new BlockCache(opts.blockCacheBytes);
-    this.#sealed = new SealedTier(ix, (seg, ord) => this.#load(seg, ord));
+    this.#reader = new SealedReader(opts.blockCacheBytes);
+    this.#source = {
+      raw: (seg, ord, scan) => this.#raw(seg, ord, scan),
+      parse: (seg, ord, raw) =>
+        parseStoredLine(raw.toString('utf8'), `${seg.rec.name} seq ${seg.ix.firstSeq + ord}`),
+    };
+    this.#sealed = new SealedTier(ix, this.#source);
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamVersion: (s) => this.#streamVersion(s),
@@ -360,11 +367,13 @@ export class FileStore implements EventStore {
     this.metrics.record('seal', performance.now() - t0);
   }
 
-  #fd(rec: SealedSegment['rec']): { fd: number; name: string } {
+  #file(seg: SealedSegment): SealedFile & { name: string } {
+    const rec = seg.rec;
     let f = this.#fds.get(rec.id);
     if (!f) {
+      let fd: number;
       try {
-        f = { fd: openSync(this.#paths.segment(rec.name), 'r'), name: rec.name };
+        fd = openSync(this.#paths.segment(rec.name), 'r');
       } catch (err) {
         throw new ChronoscopeError(
           'CORRUPT',
@@ -372,19 +381,24 @@ export class FileStore implements EventStore {
           { file: rec.name },
         );
       }
+      f = { id: rec.id, fd, bytes: rec.bytes, ix: seg.ix, name: rec.name };
       this.#fds.set(rec.id, f);
+    } else if (f.ix !== seg.ix) {
+      // The catalogue was reloaded: the same id may now describe other blocks.
+      this.#reader.evictFile(rec.id);
+      f.ix = seg.ix;
+      f.bytes = rec.bytes;
     }
     return f;
   }
 
-  /** Loads one event from a sealed segment, checking its CRC. */
-  #load(seg: SealedSegment, ord: number): StoredEvent {
-    const f = this.#fd(seg.rec);
-    const loc = seg.ix.location(ord);
+  /** One sealed record's bytes, CRC-checked; may be a view of a cached block (use it at once). */
+  #raw(seg: SealedSegment, ord: number, scan = false): Buffer {
+    const f = this.#file(seg);
     const seq = seg.ix.firstSeq + ord;
     let bytes: Buffer;
     try {
-      bytes = readRecord(f.fd, loc.voff, loc.len, this.#cache.reader(f.name, f.fd));
+      bytes = this.#reader.record(f, ord, scan);
     } catch (err) {
       if (err instanceof ChronoscopeError)
         throw new ChronoscopeError('CORRUPT', `${f.name}: ${err.message} (reading seq ${seq})`, {
@@ -394,18 +408,20 @@ export class FileStore implements EventStore {
         });
       throw err;
     }
-    if (crc32(bytes) !== loc.crc) {
+    const crc = seg.ix.crcOf(ord);
+    if (crc32(bytes) !== crc) {
+      const voff = seg.ix.location(ord).voff;
       throw new ChronoscopeError(
         'CORRUPT',
-        `${f.name}: checksum mismatch for seq ${seq} at virtual offset ${loc.voff}`,
+        `${f.name}: checksum mismatch for seq ${seq} at virtual offset ${voff}`,
         {
           file: f.name,
-          offset: loc.voff,
+          offset: voff,
           seq,
         },
       );
     }
-    return parseStoredLine(bytes.toString('utf8'), `${f.name} seq ${seq}`);
+    return bytes;
   }
 
   #byIdSync(id: string): StoredEvent | undefined {
@@ -650,12 +666,36 @@ export class FileStore implements EventStore {
     await this.flushSeals();
     for (const f of this.#fds.values()) {
       closeSync(f.fd);
-      this.#cache.evictFile(f.name);
+      this.#reader.evictFile(f.id);
     }
     this.#fds.clear();
     const names = this.#ix.segments().map((s) => s.name);
-    this.#ix.clear();
-    for (const n of names) await indexSealedFile(this.#ix, this.#paths, n);
+    const segs: { segment: SegmentArtifacts['segment']; blob: Buffer }[] = new Array(names.length);
+    const totals = new Map<number, Map<string, number>>();
+    const take = (i: number, a: SegmentArtifacts) => {
+      segs[i] = { segment: a.segment, blob: Buffer.from(a.blob) };
+      for (const c of a.counts) {
+        let m = totals.get(c.kind);
+        if (!m) totals.set(c.kind, (m = new Map()));
+        m.set(c.value, (m.get(c.value) ?? 0) + c.n);
+      }
+    };
+    // Both cores: this thread and the seal worker each take the next segment until none is left.
+    let next = 0;
+    const lane = async (index: (name: string) => Promise<SegmentArtifacts>) => {
+      while (next < names.length) {
+        const i = next++;
+        take(i, await index(names[i]!));
+      }
+    };
+    await Promise.all([
+      lane((n) => sealedFileArtifacts(this.#paths, n)),
+      ...(this.#opts.sealInWorker ? [lane((n) => this.#worker.index(this.#paths.root, n))] : []),
+    ]);
+    const counts: KeyCounts = [];
+    for (const [kind, m] of totals) for (const [value, n] of m) counts.push({ kind, value, n });
+    this.#ix.replaceAll(segs, counts);
+    this.#sealed = new SealedTier(this.#ix, this.#source);
     this.#sealed.refresh();
     this.#streamVersions.clear();
     return { segments: names.length, events: this.#ix.total };

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { ChronoscopeError, type ErrorCode } from '../../../shared/errors';
-import type { SealJob, SealReply } from './sealWorker';
+import type { IndexJob, SealJob, SealReply } from './sealWorker';
+import type { SegmentArtifacts } from './segmentArtifacts';
 
 /**
  * Runs seal jobs (compress + index a segment) in a worker thread, so a seal never blocks appends
@@ -14,7 +15,7 @@ export class SealWorkerClient {
   #next = 1;
   readonly #pending = new Map<
     number,
-    { resolve: (r: { name: string; lastSeq: number; ms: number }) => void; reject: (e: unknown) => void }
+    { resolve: (r: SealReply & { ok: true }) => void; reject: (e: unknown) => void }
   >();
 
   #start(): Worker {
@@ -46,13 +47,30 @@ export class SealWorkerClient {
     this.#pending.clear();
   }
 
-  run(job: Omit<SealJob, 'id'>): Promise<{ name: string; lastSeq: number; ms: number }> {
+  run(job: Omit<SealJob, 'id' | 'kind'>): Promise<{ name: string; lastSeq: number; ms: number }> {
+    return this.#post({ ...job, kind: 'seal' }).then((r) => {
+      if (!('lastSeq' in r))
+        throw new ChronoscopeError('INTERNAL', 'seal worker answered a seal with no seal result');
+      return r;
+    });
+  }
+
+  /** Reads and indexes one sealed segment in the worker (rebuild uses both cores this way). */
+  index(root: string, name: string): Promise<SegmentArtifacts> {
+    return this.#post({ kind: 'index', root, name }).then((r) => {
+      if (!('artifacts' in r))
+        throw new ChronoscopeError('INTERNAL', 'seal worker answered an index job with no index');
+      return r.artifacts;
+    });
+  }
+
+  #post(job: Omit<SealJob, 'id'> | Omit<IndexJob, 'id'>): Promise<SealReply & { ok: true }> {
     const w = this.#start();
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       w.ref();
-      w.postMessage({ ...job, id } satisfies SealJob);
+      w.postMessage({ ...job, id });
     });
   }
 

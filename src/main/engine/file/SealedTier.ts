@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../../../shared/event';
 import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
 import { ChronoscopeError } from '../../../shared/errors';
+import { isAscii } from 'node:buffer';
 import { SegmentIndex, type Kind } from './segmentIndex';
 import { keyHash32 } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
@@ -9,6 +10,28 @@ import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 export interface SealedSegment {
   rec: SegmentRecord;
   ix: SegmentIndex;
+}
+
+/** How the tier reads records; `scan` says neighbours will follow, so whole blocks are worth inflating. */
+export interface RecordSource {
+  /** The record's bytes, CRC-checked; possibly a view valid until the next read. */
+  raw(seg: SealedSegment, ord: number, scan?: boolean): Buffer;
+  /** The event in bytes `raw` returned for `ord`. */
+  parse(seg: SealedSegment, ord: number, raw: Buffer): StoredEvent;
+}
+
+/**
+ * For a text search, a test on a record's raw JSON that is false only when the event cannot match,
+ * so most records are never parsed. Sound for a needle of printable ASCII without `"` or `\`: in
+ * JSON.stringify output such a needle inside a string or number appears verbatim, and on an
+ * all-ASCII line `toLowerCase` is ASCII lower-casing. Lines with other bytes are always parsed
+ * (e.g. U+212A KELVIN SIGN lower-cases to "k").
+ */
+function rawTextTest(search: string | undefined): ((raw: Buffer) => boolean) | undefined {
+  if (search === undefined) return undefined;
+  const needle = search.toLowerCase();
+  if (!/^[\x20-\x7e]+$/.test(needle) || needle.includes('"') || needle.includes('\\')) return undefined;
+  return (raw) => !isAscii(raw) || raw.toString('latin1').toLowerCase().includes(needle);
 }
 
 /** A stream prefix matching more streams than this is filtered after loading instead of by postings. */
@@ -86,8 +109,12 @@ export class SealedTier {
 
   constructor(
     private readonly db: SqliteIndex,
-    private readonly load: (seg: SealedSegment, ord: number) => StoredEvent,
+    private readonly src: RecordSource,
   ) {}
+
+  private load(seg: SealedSegment, ord: number, scan = false): StoredEvent {
+    return this.src.parse(seg, ord, this.src.raw(seg, ord, scan));
+  }
 
   /** Loads indexes of segments the catalogue has and this tier lacks (after a seal or rebuild). */
   refresh(): void {
@@ -109,7 +136,7 @@ export class SealedTier {
       next.push(seg);
       added.push(seg);
     }
-    const kept = next.length - added.length === this.#segs.length;
+    const kept = next.length - added.length === this.#segs.length && added.length <= 1;
     // Usually one new segment: merge it into the sorted ids in linear time instead of re-sorting all.
     this.#idHashes = kept
       ? added.reduce((acc, s) => mergeTwo(acc, s.ix.keyHashes('id')), this.#idHashes)
@@ -193,7 +220,7 @@ export class SealedTier {
     for (const s of this.#segs) {
       if (s.ix.lastSeq < fromSeq) continue;
       for (let ord = Math.max(0, fromSeq - s.ix.firstSeq); ord < s.ix.n && out.length < limit; ord++)
-        out.push(this.load(s, ord));
+        out.push(this.load(s, ord, true));
       if (out.length >= limit) break;
     }
     return out;
@@ -234,7 +261,7 @@ export class SealedTier {
           counts[Math.floor((sec - from) / bucketMs)]!++;
           return;
         }
-        const e = this.load(s, ord);
+        const e = this.load(s, ord, !c.ords);
         const t = Date.parse(e.time);
         if (t >= tLo && t < tHi && matchesFilter(e, f)) counts[Math.floor((t - from) / bucketMs)]!++;
       };
@@ -313,6 +340,7 @@ export class SealedTier {
     }
     const out: StoredEvent[] = [];
     const plan: QueryPlanInfo = { index: 'scan', estimate: 0, scanned: 0 };
+    const textTest = rawTextTest(f.search);
     let planned = false;
     const segs = order === 'asc' ? this.#segs : [...this.#segs].reverse();
     for (const s of segs) {
@@ -325,13 +353,23 @@ export class SealedTier {
         plan.index = c.index;
         planned = true;
       }
-      const oLo = Math.max(0, lo - ix.firstSeq);
-      const oHi = Math.min(ix.n - 1, hi - ix.firstSeq);
+      let oLo = Math.max(0, lo - ix.firstSeq);
+      let oHi = Math.min(ix.n - 1, hi - ix.firstSeq);
+      const timed = tLo !== -Infinity || tHi !== Infinity;
+      const range = timed ? ix.timeOrdRange(tLo, tHi) : undefined;
+      if (range) {
+        oLo = Math.max(oLo, range[0]);
+        oHi = Math.min(oHi, range[1]);
+      }
+      // Dense postings (a block's worth of candidates per block, e.g. a type) read like a scan.
+      const scan = !c.ords || c.ords.length >= ix.blockCount;
       const visit = (ord: number) => {
         if (ord < oLo || ord > oHi) return;
-        if ((tLo !== -Infinity || tHi !== Infinity) && !ix.mayBeInTime(ord, tLo, tHi)) return;
+        if (timed && !range && !ix.mayBeInTime(ord, tLo, tHi)) return;
         plan.scanned++;
-        const e = this.load(s, ord);
+        const raw = this.src.raw(s, ord, scan);
+        if (textTest && !textTest(raw)) return;
+        const e = this.src.parse(s, ord, raw);
         if (matchesFilter(e, f)) out.push(e);
       };
       if (c.ords) {

@@ -9,8 +9,9 @@
  */
 import { fstatSync, readSync, write } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { crc32, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import { ChronoscopeError } from '../../../shared/errors';
+import { inflateRawInto } from './rawInflate';
 
 /** Largest uncompressed input per block (BGZF's 0xff00): even stored (level 0) it fits one 64 KiB member. */
 export const MAX_BLOCK_INPUT = 0xff00;
@@ -229,13 +230,20 @@ function decodeMember(buf: Buffer, pos: number, at: number): { data: Buffer; csi
   const crc = buf.readUInt32LE(end - 8);
   const isize = buf.readUInt32LE(end - 4);
   if (isize > MAX_BLOCK_SIZE) throw new BgzfError(at, `ISIZE ${isize} exceeds 64 KiB`);
-  let data: Buffer;
+  // One byte more than ISIZE, so a block inflating to more than it claims is caught.
+  const out = Buffer.allocUnsafe(isize + 1);
+  let produced: number;
   try {
-    data = inflateRawSync(buf.subarray(pos + hlen, end - TRAILER_SIZE), { maxOutputLength: MAX_BLOCK_SIZE });
+    produced = inflateRawInto(buf.subarray(pos + hlen, end - TRAILER_SIZE), out, isize + 1);
   } catch (e) {
     throw new BgzfError(at, `inflate failed: ${(e as Error).message}`);
   }
-  if (data.length !== isize) throw new BgzfError(at, `ISIZE ${isize} but block inflates to ${data.length}`);
+  if (produced !== isize)
+    throw new BgzfError(
+      at,
+      `ISIZE ${isize} but block inflates to ${produced === isize + 1 ? 'more' : produced}`,
+    );
+  const data = out.subarray(0, isize);
   if (crc32(data) !== crc) throw new BgzfError(at, 'CRC32 mismatch');
   return { data, csize };
 }

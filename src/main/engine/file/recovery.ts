@@ -8,7 +8,7 @@ import { SqliteIndex } from './SqliteIndex';
 import type { OpenReport } from '../../../shared/storeTypes';
 
 export type { OpenReport } from '../../../shared/storeTypes';
-import { segmentArtifacts } from './segmentArtifacts';
+import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
 import { INDEX_FORMAT } from './sqliteSchema';
 import { scanActiveSegment, truncateSegment } from './ActiveSegment';
 import { fsyncDir, unlinkDurably } from './sealer';
@@ -80,6 +80,12 @@ function hasSealed(paths: StorePaths): boolean {
 
 /** Indexes one sealed segment from its bytes alone (rebuild and catch-up). */
 export async function indexSealedFile(ix: SqliteIndex, paths: StorePaths, name: string): Promise<void> {
+  const a = await sealedFileArtifacts(paths, name);
+  ix.addSegment(a.segment, a.blob, a.counts);
+}
+
+/** Reads, checks and indexes one sealed segment from its bytes alone (rebuild and catch-up). */
+export async function sealedFileArtifacts(paths: StorePaths, name: string): Promise<SegmentArtifacts> {
   const path = paths.segment(name);
   const { lines, blocks, totalU, eofMarker } = readSealedLines(path);
   if (!eofMarker) throw new BgzfError(statSync(path).size, `${name}: no end-of-file marker (truncated)`);
@@ -106,12 +112,11 @@ export async function indexSealedFile(ix: SqliteIndex, paths: StorePaths, name: 
       file: name,
     });
   }
-  const a = segmentArtifacts(
+  return segmentArtifacts(
     { name, bytes: statSync(path).size, sha256: await sha256File(path), blocks, totalU },
     lines,
     events,
   );
-  ix.addSegment(a.segment, a.blob, a.counts);
 }
 
 export interface RecoveredPlain {

@@ -1,43 +1,61 @@
 import { parentPort } from 'node:worker_threads';
 import { fromIoError } from '../../../shared/errors';
 import { storePaths } from './layout';
+import { sealedFileArtifacts } from './recovery';
 import { sealSegment } from './sealer';
+import type { SegmentArtifacts } from './segmentArtifacts';
 import { SqliteIndex } from './SqliteIndex';
 
 /** A seal job: compress one plain segment and index it, off the host's thread. */
 export interface SealJob {
+  kind: 'seal';
   id: number;
   root: string;
   plainName: string;
   level: number;
   blockBytes: number;
 }
+/** An index job (rebuild): read one sealed segment and return its catalogue row, blob and counts. */
+export interface IndexJob {
+  kind: 'index';
+  id: number;
+  root: string;
+  name: string;
+}
 export type SealReply =
   | { id: number; ok: true; name: string; lastSeq: number; ms: number }
+  | { id: number; ok: true; artifacts: SegmentArtifacts }
   | { id: number; ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
 
-parentPort?.on('message', (job: SealJob) => {
+async function seal(job: SealJob): Promise<SealReply> {
   const t0 = performance.now();
+  const paths = storePaths(job.root);
+  const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
+  // Opened per job: the worker is shared by every store of the process and holds no files between jobs.
+  const ix = new SqliteIndex(paths.db, false);
+  try {
+    ix.addSegment(out.segment, out.blob, out.counts);
+  } finally {
+    ix.close();
+  }
+  return {
+    id: job.id,
+    ok: true,
+    name: out.segment.name,
+    lastSeq: out.segment.lastSeq,
+    ms: performance.now() - t0,
+  };
+}
+
+parentPort?.on('message', (job: SealJob | IndexJob) => {
   void (async () => {
     try {
-      const paths = storePaths(job.root);
-      const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
-      // Opened per job: the worker is shared by every store of the process and holds no files between jobs.
-      const ix = new SqliteIndex(paths.db, false);
-      try {
-        ix.addSegment(out.segment, out.blob, out.counts);
-      } finally {
-        ix.close();
-      }
-      parentPort!.postMessage({
-        id: job.id,
-        ok: true,
-        name: out.segment.name,
-        lastSeq: out.segment.lastSeq,
-        ms: performance.now() - t0,
-      } satisfies SealReply);
+      if (job.kind === 'index') {
+        const artifacts = await sealedFileArtifacts(storePaths(job.root), job.name);
+        parentPort!.postMessage({ id: job.id, ok: true, artifacts } satisfies SealReply);
+      } else parentPort!.postMessage(await seal(job));
     } catch (err) {
-      const e = fromIoError(err, `sealing ${job.plainName}`);
+      const e = fromIoError(err, job.kind === 'index' ? `indexing ${job.name}` : `sealing ${job.plainName}`);
       parentPort!.postMessage({ id: job.id, ok: false, error: e.toJSON() } satisfies SealReply);
     }
   })();

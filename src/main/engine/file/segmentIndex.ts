@@ -7,7 +7,7 @@ import { keyHash32 } from './keyHash';
 export const KINDS = ['id', 'stream', 'type', 'tenant', 'actor', 'correlation', 'causation', 'tag'] as const;
 export type Kind = (typeof KINDS)[number];
 
-const FORMAT = 2;
+const FORMAT = 3;
 /** Coarse times are whole seconds in a Uint32 from the segment's first time. */
 const MAX_COARSE_SPAN = (0xffffffff - 1) * 1000;
 type Ords = Uint16Array | Uint32Array;
@@ -47,7 +47,7 @@ export interface BlockEntry {
 /**
  * The index of one sealed segment, built once at seal time (bulk, sorted) and kept in SQLite as
  * one blob: per-event locations, checksums and coarse times, plus per-kind postings of 32-bit key
- * hashes. About 40 bytes per event, loaded into memory as typed-array views, so every sealed lookup
+ * hashes. About 33 bytes per event on disk, loaded into memory as typed arrays, so every sealed lookup
  * is a binary search without SQL.
  */
 export class SegmentIndex {
@@ -61,15 +61,19 @@ export class SegmentIndex {
   readonly #blockC: Float64Array;
   readonly #blockU: Uint32Array;
   readonly #postings: Record<Kind, Postings>;
+  /** Coarse seconds never decrease with ord (the usual case): a time range is a binary search. */
+  readonly #timeSorted: boolean;
 
   private constructor(h: Header, parts: Record<string, ArrayBufferView>) {
     this.n = h.n;
     this.firstSeq = h.firstSeq;
     this.minTime = h.minTime;
     this.maxTime = h.maxTime;
-    this.#uoff = parts.uoff as Uint32Array;
+    this.#uoff = parts.ustep ? prefixSums(parts.ustep as Uint16Array) : (parts.uoff as Uint32Array);
     this.#crc = parts.crc as Uint32Array;
-    this.#secs = parts.secs as Uint32Array;
+    this.#secs = parts.sstep
+      ? undoDeltas(h.s0 ?? 0, parts.sstep as Uint16Array)
+      : (parts.secs as Uint32Array);
     this.#blockC = parts.blockC as Float64Array;
     this.#blockU = parts.blockU as Uint32Array;
     const p = {} as Record<Kind, Postings>;
@@ -80,6 +84,24 @@ export class SegmentIndex {
         ords: parts[`${k}.ords`] as Ords,
       };
     this.#postings = p;
+    let sorted = this.maxTime - this.minTime <= MAX_COARSE_SPAN;
+    for (let i = 1; sorted && i < this.n; i++) if (this.#secs[i]! < this.#secs[i - 1]!) sorted = false;
+    this.#timeSorted = sorted;
+  }
+
+  /**
+   * The ords [first, last] whose coarse second may lie in [lo, hi) (as mayBeInTime), found by
+   * binary search; undefined when times are not in ord order (then every ord must be tested).
+   */
+  timeOrdRange(lo: number, hi: number): [number, number] | undefined {
+    if (!this.#timeSorted) return undefined;
+    const base = Math.floor(this.minTime / 1000) * 1000;
+    // mayBeInTime: base + s*1000 + 1000 > lo and base + s*1000 < hi, s a whole number.
+    const sMin = lo === -Infinity ? 0 : Math.floor((lo - base - 1000) / 1000) + 1;
+    const sEnd = hi === Infinity ? Infinity : Math.ceil((hi - base) / 1000);
+    const first = sMin <= 0 ? 0 : lowerBound(this.#secs, sMin);
+    const last = (sEnd === Infinity ? this.n : lowerBound(this.#secs, Math.max(0, sEnd))) - 1;
+    return [first, last];
   }
 
   get lastSeq(): number {
@@ -125,6 +147,43 @@ export class SegmentIndex {
     return { voff: makeVirtualOffset(this.#blockC[b]!, u - this.#blockU[b]!), len, crc: this.#crc[ord]! };
   }
 
+  /** CRC-32 of event `ord`'s bytes. */
+  crcOf(ord: number): number {
+    return this.#crc[ord]!;
+  }
+
+  /** Gzip members (data blocks) of the segment. */
+  get blockCount(): number {
+    return this.#blockU.length;
+  }
+
+  /** Offset of event `ord` in the uncompressed stream, and its length without the newline. */
+  recordSpan(ord: number): { u: number; len: number } {
+    const u = this.#uoff[ord]!;
+    return { u, len: this.#uoff[ord + 1]! - u - 1 };
+  }
+
+  /** The block holding uncompressed offset `u`. */
+  blockAt(u: number): number {
+    return upperBoundBlock(this.#blockU, u);
+  }
+
+  /** File offset of block `b`'s member. */
+  blockOffset(b: number): number {
+    return this.#blockC[b]!;
+  }
+
+  /** Where block `b` starts in the uncompressed stream. */
+  blockStart(b: number): number {
+    return this.#blockU[b]!;
+  }
+
+  /** Inflated size of block `b`. */
+  blockSize(b: number): number {
+    const end = b + 1 < this.#blockU.length ? this.#blockU[b + 1]! : this.#uoff[this.n]!;
+    return end - this.#blockU[b]!;
+  }
+
   /** Builds the blob for a segment from its records (in seq order) and its gzip members. */
   static build(records: SealedRecord[], blocks: BlockEntry[], totalU: number): Buffer {
     const n = records.length;
@@ -153,34 +212,63 @@ export class SegmentIndex {
         maxTime - minTime > MAX_COARSE_SPAN ? 0 : Math.floor(times[i]! / 1000) - Math.floor(minTime / 1000);
     });
     uoff[n] = totalU;
-    parts.push(['uoff', uoff], ['crc', crc], ['secs', secs]);
+    // On disk, the usual shapes take 2 bytes an event instead of 4: line steps (lines are contiguous
+    // from 0 and shorter than 64 KiB) and zigzag second deltas (neighbours < 9 hours apart).
+    const ustep = new Uint16Array(n);
+    let stepsFit = uoff[0] === 0;
+    for (let i = 0; i < n && stepsFit; i++) {
+      const d = uoff[i + 1]! - uoff[i]!;
+      stepsFit = d > 0 && d <= 0xffff;
+      ustep[i] = d;
+    }
+    const sstep = new Uint16Array(Math.max(0, n - 1));
+    let deltasFit = true;
+    for (let i = 1; i < n && deltasFit; i++) {
+      const d = secs[i]! - secs[i - 1]!;
+      const z = d >= 0 ? 2 * d : -2 * d - 1;
+      deltasFit = z <= 0xffff;
+      sstep[i - 1] = z;
+    }
+    parts.push(stepsFit ? ['ustep', ustep] : ['uoff', uoff], ['crc', crc]);
+    parts.push(deltasFit ? ['sstep', sstep] : ['secs', secs]);
     parts.push(
       ['blockC', Float64Array.from(blocks.map((b) => b.coff))],
       ['blockU', Uint32Array.from(blocks.map((b) => b.ustart))],
     );
-    const keysOf: Record<Kind, (e: StoredEvent) => readonly (string | undefined)[]> = {
-      id: (e) => [e.id],
-      stream: (e) => [e.stream],
-      type: (e) => [e.type],
-      tenant: (e) => [e.tenant],
-      actor: (e) => [e.actor],
-      correlation: (e) => [e.correlationId],
-      causation: (e) => [e.causationId],
-      tag: (e) => (e.tags ? [...new Set(e.tags)] : []),
+    // One value per event for every kind but tags: read directly, no per-event arrays (rebuild speed).
+    const keyOf: Record<Exclude<Kind, 'tag'>, (e: StoredEvent) => string | undefined> = {
+      id: (e) => e.id,
+      stream: (e) => e.stream,
+      type: (e) => e.type,
+      tenant: (e) => e.tenant,
+      actor: (e) => e.actor,
+      correlation: (e) => e.correlationId,
+      causation: (e) => e.causationId,
     };
     for (const kind of KINDS) {
       const hashes: number[] = [];
       const ords: number[] = [];
-      records.forEach((r, i) => {
-        for (const v of keysOf[kind](r.event)) {
+      if (kind === 'tag') {
+        for (let i = 0; i < n; i++) {
+          const tags = records[i]!.event.tags;
+          if (!tags) continue;
+          for (const v of tags.length > 1 ? new Set(tags) : tags) {
+            hashes.push(keyHash32(v));
+            ords.push(i);
+          }
+        }
+      } else {
+        const get = keyOf[kind];
+        for (let i = 0; i < n; i++) {
+          const v = get(records[i]!.event);
           if (v === undefined) continue;
           hashes.push(keyHash32(v));
           ords.push(i);
         }
-      });
+      }
       for (const [name, arr] of encodePostings(hashes, ords, n)) parts.push([`${kind}.${name}`, arr]);
     }
-    return pack({ v: FORMAT, n, firstSeq, minTime, maxTime }, parts);
+    return pack({ v: FORMAT, n, firstSeq, minTime, maxTime, s0: secs[0]! }, parts);
   }
 
   /** Reads a blob written by build(). */
@@ -272,6 +360,26 @@ interface Header {
   firstSeq: number;
   minTime: number;
   maxTime: number;
+  /** The first event's coarse second, where the others are stored as deltas. */
+  s0?: number;
+}
+
+/** Offsets from steps: out[0] = 0, out[i + 1] = out[i] + steps[i]. */
+function prefixSums(steps: Uint16Array): Uint32Array {
+  const out = new Uint32Array(steps.length + 1);
+  for (let i = 0; i < steps.length; i++) out[i + 1] = out[i]! + steps[i]!;
+  return out;
+}
+
+/** Seconds from the first one and zigzag-encoded deltas. */
+function undoDeltas(first: number, zz: Uint16Array): Uint32Array {
+  const out = new Uint32Array(zz.length + 1);
+  out[0] = first;
+  for (let i = 0; i < zz.length; i++) {
+    const z = zz[i]!;
+    out[i + 1] = out[i]! + (z & 1 ? -(z + 1) / 2 : z / 2);
+  }
+  return out;
 }
 
 const CTORS = { u16: Uint16Array, u32: Uint32Array, f64: Float64Array } as const;

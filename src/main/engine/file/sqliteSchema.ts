@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** Bumped whenever the index layout or a key hash changes; an index of another version is rebuilt. */
-export const INDEX_FORMAT = 4;
+export const INDEX_FORMAT = 5;
 
 /**
  * The catalogue (DESIGN §3): sealed segments with their checksums and per-segment index blobs

@@ -7,6 +7,7 @@ import type { EventInput, StoredEvent } from '../shared/event';
 import { configJsonSchema, loadConfig, type ChronoscopeConfig } from './engine/config';
 import { createDemoStore } from './engine/demo/createDemoStore';
 import { FileStore } from './engine/file/FileStore';
+import type { FileVerifyReport } from './engine/file/verify';
 import { importFiles } from './engine/ingest/importer';
 import { openStore } from './engine/store';
 import type { EventStore } from './engine/types';
@@ -400,12 +401,60 @@ program
           process.stdout.write(
             `DAMAGE ${i.file}${i.offset !== undefined ? ` @${i.offset}` : ''}${i.seq ? ` seq ${i.seq}` : ''}: ${i.problem}\n`,
           );
+        const lost = (r as FileVerifyReport).lost;
+        if (lost)
+          process.stdout.write(
+            `INFO ${lost.count} seqs recorded as lost by repair (not damage): ${lost.ranges.map(([a, b]) => (a === b ? a : `${a}–${b}`)).join(', ')}\n`,
+          );
         process.stdout.write(
           `${r.ok ? 'OK' : 'FAILED'}: ${r.checkedEvents} events in ${r.checkedSegments} segments checked, ${r.issues.length} issues\n`,
         );
       }
       if (!r.ok) process.exitCode = 2;
     });
+  });
+
+program
+  .command('repair')
+  .argument('[store]', 'store folder')
+  .option('--json', 'machine-readable output')
+  .description(
+    'cut damaged lines and records out of the segments, keep everything intact, and record exactly which seqs are lost',
+  )
+  .action(async (path: string | undefined, o: { json?: boolean }) => {
+    const config = effectiveConfig();
+    const where = path ?? config.store;
+    if (!where) throw new ChronoscopeError('INVALID_ARGUMENT', 'repair needs a store folder');
+    // No normal open first: repair is for stores that open refuses. It takes the LOCK itself.
+    const r = await FileStore.repair(resolve(where), { compressionLevel: config.file.compressionLevel });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return;
+    }
+    const out: string[] = [];
+    for (const d of r.damagedLines)
+      out.push(
+        `cut     ${d.file} @${d.offset}: ${d.length} bytes${d.seq !== undefined ? ` (names seq ${d.seq})` : ''}: ${d.reason}`,
+      );
+    for (const s of r.sealed)
+      out.push(
+        `sealed  ${s.file}${s.offset !== undefined ? ` @${s.offset}` : ''}: ${s.problem}; recovered ${s.recoveredEvents}, lost ${s.lostEvents}` +
+          `${s.rewrittenAs.length ? `; rewritten as ${s.rewrittenAs.join(', ')}` : ''}${s.quarantinedAs ? `; moved to ${s.quarantinedAs}` : ''}`,
+      );
+    for (const n of r.indexed) out.push(`indexed ${n}`);
+    if (r.plainWritten.length) out.push(`wrote   ${r.plainWritten.join(', ')}`);
+    if (r.plainRemoved.length) out.push(`removed ${r.plainRemoved.join(', ')}`);
+    for (const n of r.notes) out.push(`note    ${n}`);
+    if (!r.changed) out.push('nothing to repair');
+    else {
+      out.push(`recovered ${r.recoveredEvents} events from damaged files`);
+      out.push(r.lost.length ? `LOST ${r.lost.length} events: seqs ${r.lostRanges}` : 'lost nothing');
+      for (const l of r.lost.slice(0, 50)) out.push(`  seq ${l.seq} (${l.file}): ${l.reason}`);
+      if (r.lost.length > 50) out.push(`  … ${r.lost.length - 50} more (see --json or ${r.quarantineFile})`);
+      if (r.quarantineFile) out.push(`quarantined ${r.quarantinedBytes} bytes; report in ${r.quarantineFile}`);
+    }
+    if (r.knownLost) out.push(`the store has ${r.knownLost} lost seqs recorded in all`);
+    process.stdout.write(`${out.join('\n')}\n`);
   });
 
 program

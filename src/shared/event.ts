@@ -185,20 +185,32 @@ export function normaliseEvent(
   const e = parsed.data;
   const data = checkJson(e.data === undefined ? {} : e.data, 'data', where);
   const out: NormalisedEvent = {
-    id: e.id ?? uuidv7(),
-    stream: e.stream,
-    type: e.type,
+    id: e.id === undefined ? uuidv7() : flat(e.id),
+    stream: flat(e.stream),
+    type: flat(e.type),
     time: e.time ? toUtcIso(e.time) : now(),
-    tenant: e.tenant ?? DEFAULT_TENANT,
+    tenant: e.tenant === undefined ? DEFAULT_TENANT : flat(e.tenant),
     data,
   };
-  if (e.actor !== undefined) out.actor = e.actor;
-  if (e.correlationId !== undefined) out.correlationId = e.correlationId;
-  if (e.causationId !== undefined) out.causationId = e.causationId;
+  if (e.actor !== undefined) out.actor = flat(e.actor);
+  if (e.correlationId !== undefined) out.correlationId = flat(e.correlationId);
+  if (e.causationId !== undefined) out.causationId = flat(e.causationId);
   if (e.tags !== undefined) out.tags = [...e.tags];
   if (e.schemaVersion !== undefined) out.schemaVersion = e.schemaVersion;
   if (e.meta !== undefined) out.meta = checkJson(e.meta, 'meta', where) as { [key: string]: JsonValue };
   return out;
+}
+
+/** Written so the engine cannot drop the read in flat() as dead code. */
+let _flatSink = 0;
+/**
+ * The same string, made flat: V8 keeps a string built by concatenation as a tree of its pieces (a
+ * UUID built piecewise holds ~380 B instead of ~76 B), and reading a character flattens it in
+ * place. The store holds what it is given for a long time, so it holds the compact form.
+ */
+function flat(s: string): string {
+  _flatSink ^= s.charCodeAt(0) | 0;
+  return s;
 }
 
 const MAX_DEPTH = 512;
@@ -290,6 +302,14 @@ export function serialiseEvent(e: StoredEvent): string {
   out += `,"data":${q(e.data)}`;
   if (e.meta !== undefined) out += `,"meta":${q(e.meta)}`;
   return `${out}}`;
+}
+
+/**
+ * The line of an event built by the Sequencer: it holds only envelope fields, already in envelope
+ * order, so one native JSON.stringify yields exactly serialiseEvent's line at less cost (append path).
+ */
+export function storedLine(e: StoredEvent): string {
+  return JSON.stringify(e);
 }
 
 /** Parses one stored line back into an event; throws CORRUPT if it is not a stored envelope. */

@@ -236,6 +236,40 @@ describe('chronoscope CLI', () => {
     expect(bad.stderr).toMatch(/syntax error/);
   });
 
+  it('a damaged active segment: open names the fix, repair cuts the line out and names the lost seq, verify is clean', async () => {
+    const { readdirSync: ls, readFileSync: read, writeFileSync: write } = await import('node:fs');
+    const store = join(tmp.dir, 'damaged');
+    const lines = Array.from({ length: 5 }, (_, i) =>
+      JSON.stringify({ stream: 'D-1', type: 'T', data: { i } }),
+    ).join('\n');
+    expect((await cli(['append', store], `${lines}\n`)).code).toBe(0);
+    const seg = join(
+      store,
+      'segments',
+      ls(join(store, 'segments')).find((f) => f.endsWith('.jsonl'))!,
+    );
+    const text = read(seg, 'utf8').split('\n');
+    text[2] = text[2]!.replace('{"seq"', '{#seq'); // the third event's line is no longer JSON
+    write(seg, text.join('\n'));
+    const refused = await cli(['query', store]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/at byte \d+.*chronoscope repair/s);
+    const r = await cli(['repair', store]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/LOST 1 events: seqs 3/);
+    const v = await cli(['verify', store]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/lost/);
+    const q = await cli(['query', store, '-f', 'jsonl']);
+    expect(
+      q.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).data.i),
+    ).toEqual([0, 1, 3, 4]);
+    expect((await cli(['repair', store])).stdout).toMatch(/nothing to repair/);
+  });
+
   it('histogram draws the filtered events per time bucket and its counts add up', async () => {
     const all = await cli(['histogram', demo, '-b', '12', '--json']);
     const h = JSON.parse(all.stdout) as { counts: number[]; total: number };

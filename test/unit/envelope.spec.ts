@@ -6,6 +6,7 @@ import {
   normaliseEvent,
   parseStoredLine,
   serialiseEvent,
+  storedLine,
   uuidv7,
   type JsonValue,
   type NormalisedEvent,
@@ -849,6 +850,40 @@ describe('Sequencer', () => {
       expect.objectContaining({ code: 'CONCURRENCY_CONFLICT' }),
     );
     expect(s.assign([input('b', 'S')], { expectedVersion: 1 }, AT).fresh[0]!.version).toBe(2);
+  });
+
+  it('builds events whose storedLine is exactly serialiseEvent, with or without optional fields', () => {
+    const s = new Sequencer(0, fakeSource());
+    const full = normaliseEvent({
+      id: 'f',
+      stream: 'S',
+      type: 'T',
+      time: '2026-03-01T10:00:00Z',
+      tenant: 'acme',
+      actor: 'u"1',
+      correlationId: 'c',
+      causationId: 'k',
+      tags: ['x', 'y'],
+      schemaVersion: 2,
+      data: { a: [1, { b: 'é\n' }], n: 1.5 },
+      meta: { m: true },
+    });
+    const { fresh } = s.assign([full, input('bare', 'S')], undefined, AT);
+    for (const e of fresh) expect(storedLine(e)).toBe(serialiseEvent(e));
+  });
+
+  it('a call refused half-way restores the versions and ids it had taken', () => {
+    const s = new Sequencer(0, fakeSource());
+    s.assign([input('a', 'S')], undefined, AT);
+    expect(() => s.assign([input('b', 'S'), input('c', 'Q'), input('a', 'Other')], undefined, AT)).toThrow(
+      expect.objectContaining({ code: 'DUPLICATE_ID' }),
+    );
+    const next = s.assign([input('b', 'S'), input('c', 'Q')], undefined, AT);
+    expect(next.duplicates).toBe(0);
+    expect(next.fresh.map((e) => [e.id, e.seq, e.version])).toEqual([
+      ['b', 2, 2],
+      ['c', 3, 1],
+    ]);
   });
 
   it('reset starts over from a recovered seq and forgets the group', () => {

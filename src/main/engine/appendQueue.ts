@@ -8,6 +8,11 @@ export interface CommitSink {
   persist(events: StoredEvent[]): Promise<void>;
   /** Makes durable events visible to readers (indexes, hot tier, subscribers). */
   publish(events: StoredEvent[]): void;
+  /**
+   * The caller's own copy of a stored event (the store never shares its objects). Made while the
+   * group's write is in flight, so the copying overlaps the fsync instead of following it.
+   */
+  present(event: StoredEvent): StoredEvent;
 }
 
 interface Pending {
@@ -93,8 +98,22 @@ export class AppendQueue {
       }
     }
     if (accepted.length === 0) return;
+    let durable: Promise<void> | undefined;
     try {
-      if (fresh.length > 0) await this.sink.persist(fresh);
+      durable = fresh.length > 0 ? this.sink.persist(fresh) : undefined;
+    } catch (err) {
+      durable = Promise.reject(err);
+    }
+    let copies: StoredEvent[][] | undefined;
+    let copyError: unknown;
+    try {
+      copies = accepted.map((a) => a.results.map((e) => this.sink.present(e)));
+    } catch (err) {
+      // Not a reason to abort: the write may already be durable, so the group still commits.
+      copyError = err;
+    }
+    try {
+      await durable;
     } catch (err) {
       this.sequencer.abort();
       for (const a of accepted) a.p.reject(err);
@@ -103,7 +122,10 @@ export class AppendQueue {
     this.sink.publish(fresh);
     this.sequencer.commit();
     const lastSeq = this.sequencer.lastSeq;
-    for (const a of accepted)
-      a.p.resolve({ events: a.results, appended: a.fresh, duplicates: a.duplicates, lastSeq });
+    for (let i = 0; i < accepted.length; i++) {
+      const a = accepted[i]!;
+      if (!copies) a.p.reject(copyError);
+      else a.p.resolve({ events: copies[i]!, appended: a.fresh, duplicates: a.duplicates, lastSeq });
+    }
   }
 }

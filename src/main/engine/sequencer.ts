@@ -6,13 +6,8 @@ import type { AppendOptions } from './types';
 export interface SequencerSource {
   /** Current version of a stream (0 when it has no events). */
   streamVersion(stream: string): number;
-  /** The durable event with this id, if any. */
+  /** The durable event with this id, if any (a disk-backed source should pre-check cheaply: most ids are new). */
   eventById(id: string): StoredEvent | undefined;
-  /**
-   * Optional batch pre-check: the subset of ids that MAY exist (false positives allowed, no false
-   * negatives). Lets a disk-backed source answer a whole batch with one index probe.
-   */
-  mayExist?(ids: string[]): Set<string>;
 }
 
 export interface AssignedBatch {
@@ -47,20 +42,8 @@ export class Sequencer {
 
   /** Assigns one append call's events, or throws (CONCURRENCY_CONFLICT, DUPLICATE_ID) leaving the group untouched. */
   assign(batch: NormalisedEvent[], opts: AppendOptions | undefined, recordedAt: string): AssignedBatch {
-    const results: StoredEvent[] = [];
-    const fresh: StoredEvent[] = [];
-    const localIds = new Map<string, StoredEvent>();
-    const localVersions = new Map<string, number>();
-    let duplicates = 0;
-    const maybe = this.#source.mayExist?.(batch.map((e) => e.id));
-    const existing = (id: string) =>
-      localIds.get(id) ??
-      this.#ids.get(id) ??
-      (maybe && !maybe.has(id) ? undefined : this.#source.eventById(id));
-    const version = (s: string) =>
-      localVersions.get(s) ?? this.#versions.get(s) ?? this.#source.streamVersion(s);
-
-    if (opts?.expectedVersion !== undefined) {
+    const expected = opts?.expectedVersion;
+    if (expected !== undefined) {
       const streams = new Set(batch.map((e) => e.stream));
       if (streams.size > 1) {
         throw new ChronoscopeError(
@@ -72,62 +55,81 @@ export class Sequencer {
         );
       }
     }
+    // Assignments go straight into the group's maps (no per-call maps to merge: appends are hot);
+    // a refused call is undone from its own fresh events, so the group is left as it was.
+    const ids = this.#ids;
+    const versions = this.#versions;
+    const results: StoredEvent[] = new Array<StoredEvent>(batch.length);
+    const fresh: StoredEvent[] = [];
+    let duplicates = 0;
     let seq = this.#groupSeq;
     let checkedVersion = false;
-    for (const e of batch) {
-      const prior = existing(e.id);
-      if (prior) {
-        if (prior.stream !== e.stream || prior.type !== e.type) {
-          throw new ChronoscopeError(
-            'DUPLICATE_ID',
-            `event id ${e.id} already belongs to a ${prior.type} in ${prior.stream}`,
-            {
-              id: e.id,
-              seq: prior.seq,
-            },
-          );
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i]!;
+        const prior = ids.get(e.id) ?? this.#source.eventById(e.id);
+        if (prior) {
+          if (prior.stream !== e.stream || prior.type !== e.type) {
+            throw new ChronoscopeError(
+              'DUPLICATE_ID',
+              `event id ${e.id} already belongs to a ${prior.type} in ${prior.stream}`,
+              {
+                id: e.id,
+                seq: prior.seq,
+              },
+            );
+          }
+          duplicates++;
+          results[i] = prior;
+          continue;
         }
-        duplicates++;
-        results.push(prior);
-        continue;
-      }
-      const current = version(e.stream);
-      if (opts?.expectedVersion !== undefined && !checkedVersion) {
-        checkedVersion = true;
-        if (current !== opts.expectedVersion) {
-          throw new ChronoscopeError(
-            'CONCURRENCY_CONFLICT',
-            `stream ${e.stream} is at version ${current}, expected ${opts.expectedVersion}`,
-            { stream: e.stream, expected: opts.expectedVersion, actual: current },
-          );
+        const stream = e.stream;
+        let current = versions.get(stream);
+        if (current === undefined) current = this.#source.streamVersion(stream);
+        if (expected !== undefined && !checkedVersion) {
+          checkedVersion = true;
+          if (current !== expected) {
+            throw new ChronoscopeError(
+              'CONCURRENCY_CONFLICT',
+              `stream ${e.stream} is at version ${current}, expected ${expected}`,
+              { stream: e.stream, expected, actual: current },
+            );
+          }
         }
+        // Built in envelope field order, so JSON.stringify of it is its stored line (storedLine).
+        const stored = {
+          seq: ++seq,
+          id: e.id,
+          stream,
+          version: current + 1,
+          type: e.type,
+          time: e.time,
+          recordedAt,
+          tenant: e.tenant,
+        } as StoredEvent;
+        if (e.actor !== undefined) stored.actor = e.actor;
+        if (e.correlationId !== undefined) stored.correlationId = e.correlationId;
+        if (e.causationId !== undefined) stored.causationId = e.causationId;
+        if (e.tags !== undefined) stored.tags = e.tags;
+        if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;
+        stored.data = e.data;
+        if (e.meta !== undefined) stored.meta = e.meta;
+        ids.set(e.id, stored);
+        versions.set(stream, current + 1);
+        fresh.push(stored);
+        results[i] = stored;
       }
-      const stored: StoredEvent = {
-        seq: ++seq,
-        id: e.id,
-        stream: e.stream,
-        version: current + 1,
-        type: e.type,
-        time: e.time,
-        recordedAt,
-        tenant: e.tenant,
-        data: e.data,
-      };
-      if (e.actor !== undefined) stored.actor = e.actor;
-      if (e.correlationId !== undefined) stored.correlationId = e.correlationId;
-      if (e.causationId !== undefined) stored.causationId = e.causationId;
-      if (e.tags !== undefined) stored.tags = e.tags;
-      if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;
-      if (e.meta !== undefined) stored.meta = e.meta;
-      localIds.set(e.id, stored);
-      localVersions.set(e.stream, current + 1);
-      fresh.push(stored);
-      results.push(stored);
+    } catch (err) {
+      for (let k = fresh.length - 1; k >= 0; k--) {
+        const f = fresh[k]!;
+        ids.delete(f.id);
+        // The version before this call (equal to the source's when the group had no entry yet).
+        versions.set(f.stream, f.version - 1);
+      }
+      throw err;
     }
     // Only now, with the whole call accepted, does it join the group.
     this.#groupSeq = seq;
-    for (const [k, v] of localIds) this.#ids.set(k, v);
-    for (const [k, v] of localVersions) this.#versions.set(k, v);
     return { fresh, results, duplicates };
   }
 

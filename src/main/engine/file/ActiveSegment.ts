@@ -1,5 +1,6 @@
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 
@@ -12,12 +13,79 @@ export interface ScanResult {
   tornBytes: number;
 }
 
+/** A whole line of a plain segment that is not an event in its place (repair cuts it out). */
+export interface DamagedLine {
+  offset: number;
+  /** Bytes without the newline. */
+  length: number;
+  reason: string;
+  /** The seq its bytes still name (`{"seq":N,` at the start), if any: a hint, not trusted. */
+  seqHint?: number;
+  /** The seq of the last intact line before it in this file (the name's firstSeq − 1 if none). */
+  prevSeq: number;
+}
+
+/** Every whole line classified: intact events (seqs rising, maybe with gaps) and damaged lines. */
+export interface LenientScan extends ScanResult {
+  damaged: DamagedLine[];
+}
+
 /**
- * Reads a plain JSONL segment and checks every whole line. A final line without its newline is a
- * torn write (reported, to be truncated); a damaged whole line is corruption and fails loudly with
- * the file and byte offset, because silently skipping it would lose an acknowledged event.
+ * Classifies every whole line of a plain segment without throwing on content: a line is intact
+ * when it parses as a stored event whose seq follows the previous intact one, or jumps ahead and
+ * the next parsed line confirms the jump (lines lost in between). Anything else (bad JSON, a seq
+ * going back, a lone jump that a flipped digit could have made) is damaged. `firstSeq` is the seq
+ * the file's name promises.
  */
-export function scanActiveSegment(path: string, name: string): ScanResult {
+export function scanSegmentLines(buf: Buffer, firstSeq?: number): LenientScan {
+  const lines: { start: number; end: number; event?: StoredEvent; error?: string }[] = [];
+  let start = 0;
+  for (;;) {
+    const nl = buf.indexOf(10, start);
+    if (nl === -1) break;
+    try {
+      lines.push({ start, end: nl, event: parseStoredLine(buf.toString('utf8', start, nl), `byte ${start}`) });
+    } catch (err) {
+      lines.push({ start, end: nl, error: (err as Error).message.replace(/^byte \d+: /, '') });
+    }
+    start = nl + 1;
+  }
+  const events: ScanResult['events'] = [];
+  const damaged: DamagedLine[] = [];
+  let prev = firstSeq !== undefined ? firstSeq - 1 : (lines.find((l) => l.event)?.event!.seq ?? 1) - 1;
+  let damagedSince = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const e = l.event;
+    let reason = l.error;
+    if (e && e.seq !== prev + 1) {
+      // A jump is believable when the next line confirms it, or damaged lines just before fill it.
+      const next = lines.slice(i + 1).find((x) => x.event)?.event;
+      const filled = e.seq > prev && e.seq - prev - 1 <= damagedSince;
+      if (e.seq <= prev || (!filled && (!next || next.seq !== e.seq + 1)))
+        reason = `seq ${e.seq} does not follow ${prev}`;
+    }
+    if (e && reason === undefined) {
+      events.push({ event: e, offset: l.start, length: l.end - l.start });
+      prev = e.seq;
+      damagedSince = 0;
+      continue;
+    }
+    damagedSince++;
+    const m = /^\{"seq":(\d{1,15}),/.exec(buf.toString('latin1', l.start, Math.min(l.end, l.start + 32)));
+    damaged.push({
+      offset: l.start,
+      length: l.end - l.start,
+      reason: reason ?? 'damaged',
+      seqHint: m ? Number(m[1]) : undefined,
+      prevSeq: prev,
+    });
+  }
+  return { events, damaged, validBytes: start, tornBytes: buf.length - start };
+}
+
+/** Reads a whole file (a plain segment) into memory. */
+export function readWholeFile(path: string): Buffer {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -28,29 +96,37 @@ export function scanActiveSegment(path: string, name: string): ScanResult {
       if (n === 0) break;
       got += n;
     }
-    const events: ScanResult['events'] = [];
-    let start = 0;
-    let prevSeq = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl === -1 || nl >= got) break;
-      const line = buf.toString('utf8', start, nl);
-      const e = parseStoredLine(line, `${name} at byte ${start}`);
-      if (prevSeq && e.seq !== prevSeq + 1) {
-        throw new ChronoscopeError(
-          'CORRUPT',
-          `${name} at byte ${start}: seq ${e.seq} does not follow ${prevSeq}`,
-          { file: name, offset: start },
-        );
-      }
-      prevSeq = e.seq;
-      events.push({ event: e, offset: start, length: nl - start });
-      start = nl + 1;
-    }
-    return { events, validBytes: start, tornBytes: got - start };
+    return buf.subarray(0, got);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Reads a plain JSONL segment and checks every whole line. A final line without its newline is a
+ * torn write (reported, to be truncated); a damaged whole line, or a seq gap inside the file, is
+ * corruption and fails loudly with the file, the byte offset and the way out (`chronoscope repair`),
+ * because silently skipping it would lose an acknowledged event.
+ */
+export function scanActiveSegment(path: string, name: string): ScanResult {
+  const scan = scanSegmentLines(readWholeFile(path));
+  const root = dirname(dirname(path));
+  const fail = (offset: number, problem: string): never => {
+    throw new ChronoscopeError(
+      'CORRUPT',
+      `${name} at byte ${offset}: ${problem}; run \`chronoscope repair ${root}\` to cut the damaged lines out and record what is lost`,
+      { file: name, offset },
+    );
+  };
+  const bad = scan.damaged[0];
+  for (let i = 1; i < scan.events.length; i++) {
+    const { event, offset } = scan.events[i]!;
+    const prev = scan.events[i - 1]!.event.seq;
+    if (bad && bad.offset < offset) break;
+    if (event.seq !== prev + 1) fail(offset, `seq ${event.seq} does not follow ${prev}`);
+  }
+  if (bad) fail(bad.offset, bad.reason);
+  return { events: scan.events, validBytes: scan.validBytes, tornBytes: scan.tornBytes };
 }
 
 /** Reads whole lines appended since `from` (a reader following another process's writes). */

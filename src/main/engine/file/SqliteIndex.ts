@@ -249,7 +249,113 @@ export class SqliteIndex {
     this.#stmt.setCp!.run(name, seq, new Date().toISOString());
   }
 
+  // --- Lost seqs (repair.ts) -------------------------------------------------------------------
+
+  /** Whether the catalogue has the lost_seqs table (a read-only open of an older index may not). */
+  #hasLostTable(): boolean {
+    return !!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lost_seqs'`).get();
+  }
+
+  /** Seqs recorded as lost by repair, ascending. */
+  lostSeqs(): LostSeq[] {
+    if (!this.#hasLostTable()) return [];
+    return this.db
+      .prepare(`SELECT seq, file, reason, repaired_at AS repairedAt FROM lost_seqs ORDER BY seq`)
+      .all() as LostSeq[];
+  }
+
+  /** The highest lost seq (0 if none): the sequencer must never hand it out again. */
+  lastLostSeq(): number {
+    if (!this.#hasLostTable()) return 0;
+    return (this.db.prepare(`SELECT coalesce(max(seq), 0) AS m FROM lost_seqs`).get() as { m: number }).m;
+  }
+
+  /** Records lost seqs (already-recorded ones keep their first reason). */
+  recordLost(rows: LostSeq[]): void {
+    const ins = this.db.prepare(
+      `INSERT OR IGNORE INTO lost_seqs(seq, file, reason, repaired_at) VALUES (@seq, @file, @reason, @repairedAt)`,
+    );
+    this.db.transaction(() => rows.forEach((r) => ins.run(r))).immediate();
+  }
+
+  /** Forgets lost-seq records for seqs that a segment does hold after all. */
+  forgetLost(seqs: number[]): void {
+    const del = this.db.prepare(`DELETE FROM lost_seqs WHERE seq = ?`);
+    this.db.transaction(() => seqs.forEach((s) => del.run(s))).immediate();
+  }
+
+  /**
+   * Repair of one sealed segment, in one transaction: drops the damaged segment's row and index
+   * blob, adds the segments rewritten from what survived, adjusts key counts and records the lost
+   * seqs. `counts` are applied as given (positive for new rows, negative for lost events, keyed by
+   * the exact hash of the keys row); a row whose count reaches 0 is removed.
+   */
+  replaceSegment(
+    removeId: number | undefined,
+    add: { segment: Omit<SegmentRecord, 'id'>; blob: Buffer }[],
+    counts: { kind: number; hash: number; value?: string; n: number }[],
+    lost: LostSeq[],
+  ): void {
+    const insSeg = this.db.prepare(
+      `INSERT INTO segments(name, first_seq, last_seq, count, bytes, raw_bytes, blocks, sha256, min_time, max_time, sealed_at)
+       VALUES (@name, @firstSeq, @lastSeq, @count, @bytes, @rawBytes, @blocks, @sha256, @minTime, @maxTime, @sealedAt)`,
+    );
+    const insBlob = this.db.prepare(`INSERT INTO seg_index(seg, blob) VALUES (?, ?)`);
+    const upKey = this.db.prepare(
+      `INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?) ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`,
+    );
+    const decKey = this.db.prepare(`UPDATE keys SET count = count + ? WHERE kind = ? AND hash = ?`);
+    const insLost = this.db.prepare(
+      `INSERT OR IGNORE INTO lost_seqs(seq, file, reason, repaired_at) VALUES (@seq, @file, @reason, @repairedAt)`,
+    );
+    this.db
+      .transaction(() => {
+        if (removeId !== undefined) {
+          this.db.prepare(`DELETE FROM seg_index WHERE seg = ?`).run(removeId);
+          this.db.prepare(`DELETE FROM segments WHERE id = ?`).run(removeId);
+        }
+        // By name too: a rerun after a crash may find its own output already catalogued.
+        for (const s of add) {
+          const old = this.db.prepare(`SELECT id FROM segments WHERE name = ?`).get(s.segment.name) as
+            { id: number } | undefined;
+          if (old) {
+            this.db.prepare(`DELETE FROM seg_index WHERE seg = ?`).run(old.id);
+            this.db.prepare(`DELETE FROM segments WHERE id = ?`).run(old.id);
+          }
+          insBlob.run(Number(insSeg.run(s.segment).lastInsertRowid), s.blob);
+        }
+        for (const c of counts) {
+          if (c.value !== undefined && c.n > 0) upKey.run(c.kind, c.hash, toKey(c.value), c.n);
+          else decKey.run(c.n, c.kind, c.hash);
+        }
+        this.db.exec(`DELETE FROM keys WHERE count <= 0`);
+        for (const l of lost) insLost.run(l);
+      })
+      .immediate();
+    this.#shrinkWal();
+    this.#loadCounts();
+  }
+
+  /** Every stream, type and tenant key row (repair maps a damaged segment's postings onto them). */
+  keyRows(): { kind: number; hash: number; value: string }[] {
+    return (
+      this.db.prepare(`SELECT kind, hash, value FROM keys`).all() as {
+        kind: number;
+        hash: number;
+        value: Buffer;
+      }[]
+    ).map((r) => ({ kind: r.kind, hash: r.hash, value: fromKey(r.value) }));
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** One seq that repair could not recover, and why. */
+export interface LostSeq {
+  seq: number;
+  file: string;
+  reason: string;
+  repairedAt: string;
 }

@@ -67,6 +67,11 @@ export interface EncodeOptions {
   baseOffset?: number;
   /** Append the EOF marker (default true); BgzfWriter turns it off between batches. */
   eof?: boolean;
+  /**
+   * Compress on the calling thread (a worker) instead of libuv's threadpool, which the whole
+   * process shares: there a seal's hundreds of blocks queue ahead of the append path's write and fsync.
+   */
+  inline?: boolean;
 }
 /** Where one line landed: its virtual offset and its byte length without the newline. */
 export interface RecordLocation {
@@ -155,6 +160,12 @@ function compressBlock(input: Buffer, level: number): Promise<Buffer> {
   );
 }
 
+function compressBlockInline(input: Buffer, level: number): Buffer {
+  const cdata = deflateRawSync(input, { level, chunkSize: MAX_BLOCK_SIZE });
+  const fits = HEADER_SIZE + cdata.length + TRAILER_SIZE <= MAX_BLOCK_SIZE;
+  return member(input, fits ? cdata : deflateRawSync(input, { level: 0 }));
+}
+
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
@@ -183,7 +194,9 @@ export async function encodeBlocks(
   if (!Number.isInteger(cap) || cap < 1 || cap > MAX_BLOCK_INPUT)
     throw new ChronoscopeError('INVALID_ARGUMENT', `blockInputCap must be 1..${MAX_BLOCK_INPUT}, got ${cap}`);
   const { inputs, spots } = pack(lines, cap);
-  const members = await mapLimited(inputs, ENCODE_CONCURRENCY, (b) => compressBlock(b, level));
+  const members = opts.inline
+    ? inputs.map((b) => compressBlockInline(b, level))
+    : await mapLimited(inputs, ENCODE_CONCURRENCY, (b) => compressBlock(b, level));
   const blocks: BlockInfo[] = [];
   let offset = opts.baseOffset ?? 0;
   for (let i = 0; i < members.length; i++) {

@@ -153,7 +153,7 @@ export async function recoverSegments(
     if (!existsSync(paths.segment(s.name)))
       report.problems.push({
         file: s.name,
-        problem: `sealed segment missing: seqs ${s.firstSeq}–${s.lastSeq} cannot be read`,
+        problem: `sealed segment missing: seqs ${s.firstSeq}–${s.lastSeq} cannot be read (\`chronoscope repair\` records them as lost)`,
       });
   }
   const plain = names.filter((n) => parseSegmentName(n).kind === 'active');
@@ -206,10 +206,11 @@ export async function recoverSegments(
     }
     const events = scan.events.map((x) => x.event);
     if (events.length && events[0]!.seq !== firstSeq) {
-      throw new ChronoscopeError('CORRUPT', `${n}: first seq ${events[0]!.seq} does not match its name`, {
-        file: n,
-        offset: 0,
-      });
+      throw new ChronoscopeError(
+        'CORRUPT',
+        `${n} at byte 0: first seq ${events[0]!.seq} does not match its name; run \`chronoscope repair ${paths.root}\``,
+        { file: n, offset: 0 },
+      );
     }
     out.push({
       name: n,

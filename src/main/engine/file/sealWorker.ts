@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { fromIoError } from '../../../shared/errors';
 import { storePaths } from './layout';
@@ -5,6 +6,9 @@ import { sealedFileArtifacts } from './recovery';
 import { sealSegment } from './sealer';
 import type { SegmentArtifacts } from './segmentArtifacts';
 import { SqliteIndex } from './SqliteIndex';
+
+/** Nice value of the seal worker thread (0 normal … 19 lowest). */
+const SEAL_NICE = 5;
 
 /** A seal job: compress one plain segment and index it, off the host's thread. */
 export interface SealJob {
@@ -45,6 +49,16 @@ async function seal(job: SealJob): Promise<SealReply> {
     lastSeq: out.segment.lastSeq,
     ms: performance.now() - t0,
   };
+}
+
+// Sealing is background work: when the cores are contended, the appending thread should win them.
+// On Linux, pid 0 names the calling thread, so only this worker is lowered.
+if (parentPort && process.platform === 'linux') {
+  try {
+    setPriority(0, SEAL_NICE);
+  } catch {
+    /* not permitted here: sealing simply keeps normal priority */
+  }
 }
 
 parentPort?.on('message', (job: SealJob | IndexJob) => {

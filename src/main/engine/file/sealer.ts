@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { encodeBlocks } from './bgzf';
@@ -60,7 +61,8 @@ export async function sealSegment(
   );
   const encoded = await encodeBlocks(
     lines.map((l) => l.line),
-    { level, blockInputCap: blockBytes },
+    // In the seal worker, compress there: the shared threadpool stays free for appends' write + fsync.
+    { level, blockInputCap: blockBytes, inline: !isMainThread },
   );
   const totalU = lines.length ? lines[lines.length - 1]!.uoff + lines[lines.length - 1]!.line.length + 1 : 0;
   let ustart = 0;

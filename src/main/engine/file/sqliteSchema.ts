@@ -36,6 +36,14 @@ export function createSchema(db: Database.Database): void {
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS keys_value ON keys(kind, value);
     CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at TEXT NOT NULL);
+    -- Seqs that repair found damaged beyond recovery: gaps at exactly these seqs are known, not damage.
+    -- A new table, not a layout change: older indexes gain it on their next read-write open.
+    CREATE TABLE IF NOT EXISTS lost_seqs (
+      seq INTEGER PRIMARY KEY,
+      file TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      repaired_at TEXT NOT NULL
+    );
   `);
 }
 

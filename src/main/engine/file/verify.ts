@@ -5,21 +5,34 @@ import { crc32, sha256File } from './checksum';
 import { parseSegmentName, type StorePaths } from './layout';
 import type { OpenReport } from './recovery';
 import { readSealedLines } from './sealedRecords';
-import { scanActiveSegment } from './ActiveSegment';
+import { readWholeFile, scanSegmentLines } from './ActiveSegment';
 import type { SqliteIndex } from './SqliteIndex';
 import type { SealedTier } from './SealedTier';
 
+/** Seqs that repair recorded as lost: information, not damage (they are gaps by design). */
+export interface LostSummary {
+  count: number;
+  /** Ascending [first, last] runs. */
+  ranges: [number, number][];
+}
+
+/** The file backend's verify report: the common one plus the known lost seqs. */
+export interface FileVerifyReport extends VerifyReport {
+  lost?: LostSummary;
+}
+
 /**
  * Checks everything the store promises: each sealed segment's SHA-256 against the catalogue, every
- * gzip member, every record's CRC and location against the index, seqs contiguous across all
- * segments, and each plain segment's lines. Every issue names the file and, where known, the offset.
+ * gzip member, every record's CRC and location against the index, seqs contiguous from 1 across all
+ * segments (except at seqs repair recorded as lost), and each plain segment's lines. Every issue
+ * names the file and, where known, the offset.
  */
 export async function verifyStore(
   paths: StorePaths,
   ix: SqliteIndex,
   sealed: SealedTier,
   report: OpenReport,
-): Promise<VerifyReport> {
+): Promise<FileVerifyReport> {
   const issues: VerifyIssue[] = report.problems.map((p) => ({
     file: p.file,
     offset: p.offset,
@@ -28,6 +41,18 @@ export async function verifyStore(
   let checkedEvents = 0;
   let checkedSegments = 0;
   let expectSeq = 0;
+  const lostSeqs = ix.lostSeqs().map((l) => l.seq);
+  const lost = new Set(lostSeqs);
+  /** Whether seq follows expectSeq, every seq between them being a known lost one. */
+  const follows = (seq: number): boolean => {
+    for (let s = expectSeq + 1; s < seq; s++) if (!lost.has(s)) return false;
+    return seq > expectSeq;
+  };
+  const gap = (seq: number) =>
+    expectSeq ? `seq gap: ${expectSeq} is followed by ${seq}` : `seq gap: the first seq is ${seq}, not 1`;
+  const present = (seq: number, file: string) => {
+    if (lost.has(seq)) issues.push({ file, seq, problem: `seq ${seq} is recorded as lost but this file holds it` });
+  };
   const indexOf = new Map(sealed.segments.map((s) => [s.rec.id, s.ix]));
   const integrity = ix.quickCheck();
   if (integrity !== 'ok')
@@ -86,16 +111,24 @@ export async function verifyStore(
       } else if (crc32(l.line) !== loc.crc) {
         issues.push({ file: seg.name, offset: l.voff, seq, problem: 'record checksum mismatch' });
       }
-      if (expectSeq && seq !== expectSeq + 1)
-        issues.push({ file: seg.name, seq, problem: `seq gap: ${expectSeq} is followed by ${seq}` });
+      if (!follows(seq)) issues.push({ file: seg.name, seq, problem: gap(seq) });
+      present(seq, seg.name);
       expectSeq = seq;
     }
   }
   for (const n of readdirSync(paths.segments).sort()) {
-    if (parseSegmentName(n).kind !== 'active') continue;
+    const name = parseSegmentName(n);
+    if (name.kind !== 'active') continue;
     checkedSegments++;
     try {
-      const scan = scanActiveSegment(paths.segment(n), n);
+      const scan = scanSegmentLines(readWholeFile(paths.segment(n)), name.firstSeq);
+      // Every damaged line, not just the first: the report is the map for `repair`.
+      for (const d of scan.damaged)
+        issues.push({
+          file: n,
+          offset: d.offset,
+          problem: `damaged line of ${d.length} bytes: ${d.reason} (run \`chronoscope repair\`)`,
+        });
       if (scan.tornBytes > 0)
         issues.push({
           file: n,
@@ -104,13 +137,8 @@ export async function verifyStore(
         });
       for (const { event, offset } of scan.events) {
         checkedEvents++;
-        if (expectSeq && event.seq !== expectSeq + 1)
-          issues.push({
-            file: n,
-            offset,
-            seq: event.seq,
-            problem: `seq gap: ${expectSeq} is followed by ${event.seq}`,
-          });
+        if (!follows(event.seq)) issues.push({ file: n, offset, seq: event.seq, problem: gap(event.seq) });
+        present(event.seq, n);
         expectSeq = event.seq;
       }
     } catch (err) {
@@ -118,5 +146,18 @@ export async function verifyStore(
       issues.push({ file: n, offset: d?.offset, problem: (err as Error).message });
     }
   }
-  return { ok: issues.length === 0, checkedEvents, checkedSegments, issues };
+  const out: FileVerifyReport = { ok: issues.length === 0, checkedEvents, checkedSegments, issues };
+  if (lostSeqs.length) out.lost = { count: lostSeqs.length, ranges: toRanges(lostSeqs) };
+  return out;
+}
+
+/** Ascending seqs as [first, last] runs. */
+function toRanges(seqs: number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const s of seqs) {
+    const last = out[out.length - 1];
+    if (last && s === last[1] + 1) last[1] = s;
+    else out.push([s, s]);
+  }
+  return out;
 }

@@ -275,8 +275,11 @@ export class MemoryIndex {
     }
   }
 
-  /** Forgets every event with seq ≤ maxSeq (they now live in sealed segments). */
-  evictThrough(maxSeq: number): void {
+  /**
+   * Forgets every event with seq ≤ maxSeq (they now live in sealed segments); `streamGone` hears of
+   * each stream that leaves entirely, with its last version.
+   */
+  evictThrough(maxSeq: number, streamGone?: (stream: string, lastVersion: number) => void): void {
     const n = upperBound(this.#seqs, maxSeq);
     if (n === 0) return;
     const gone = this.#events.slice(0, n);
@@ -293,8 +296,10 @@ export class MemoryIndex {
     };
     for (const [k, l] of this.#byStream) {
       const i = l.findIndex((e) => e.seq > maxSeq);
-      if (i === -1) this.#byStream.delete(k);
-      else if (i > 0) l.splice(0, i);
+      if (i === -1) {
+        this.#byStream.delete(k);
+        streamGone?.(k, l[l.length - 1]!.version);
+      } else if (i > 0) l.splice(0, i);
     }
     touched(this.#byType);
     for (const l of this.#lazy.values()) {

@@ -50,6 +50,7 @@ export class MemoryStore implements EventStore {
         for (const e of events) this.#index.add(e);
         this.#signal.notify();
       },
+      present: copyEvent,
     });
   }
 
@@ -60,9 +61,8 @@ export class MemoryStore implements EventStore {
   async append(events: EventInput[], options?: AppendOptions): Promise<AppendResult> {
     this.#open();
     return this.metrics.time('append', async () => {
-      const norm = validateBatch(events);
-      const r = await this.#queue.enqueue(norm, options);
-      return { ...r, events: r.events.map(copyEvent) };
+      // The queue's results are already the caller's own copies (sink.present).
+      return this.#queue.enqueue(validateBatch(events), options);
     });
   }
 

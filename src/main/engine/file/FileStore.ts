@@ -198,9 +198,14 @@ export class FileStore implements EventStore {
     const indexed = this.#ix.lastIndexedSeq();
     // Repair (repair.ts): seqs recorded as lost were handed out once, so they are never reused.
     let last = Math.max(indexed, this.#ix.lastLostSeq());
+    // Read-only beside a live writer: a segment sealed between recovery's look at the index and the
+    // sealed tier's is in both; the sealed tier has it, so its plain copy must not count twice.
+    const sealedThrough = this.readOnly ? this.#sealed.lastSeq : 0;
     for (const p of plains) {
       this.#tailOffsets.set(p.name, p.size);
-      p.events.forEach((e, i) => this.#hot.add(e, p.lineBytes[i]));
+      p.events.forEach((e, i) => {
+        if (e.seq > sealedThrough) this.#hot.add(e, p.lineBytes[i]);
+      });
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
     }
     const newest = plains[plains.length - 1];

@@ -419,9 +419,8 @@ describe(`hostile configs (seed ${FUZZ_SEED})`, () => {
     expect(existsSync(join(tmp, 'plainfile', 'store'))).toBe(false);
   });
 
-  // Known bug, reported (FileStore.open is outside this suite's remit): mkdirSync's TypeError /
-  // ENAMETOOLONG / ENOTDIR escape untyped. `it.fails` flips to red once it is fixed: then drop `.fails`.
-  it.fails(
+  // Was a known bug (mkdirSync's TypeError / ENAMETOOLONG / ENOTDIR escaped untyped); fixed in FileStore.open.
+  it(
     'a store path Node refuses (NUL byte, 300-byte name, through a file) fails with a typed error',
     async () => {
       const paths = [join(tmp, 'a\u0000b'), join(tmp, 'x'.repeat(300)), join(tmp, 'plainfile', 'store')];

@@ -170,13 +170,21 @@ export class FileStore implements EventStore {
   /** Opens (and recovers) a store folder; creates it when asked. Takes the writer lock unless read-only. */
   static async open(root: string, options: Partial<FileStoreOptions> = {}): Promise<FileStore> {
     const opts = { ...DEFAULT_FILE_OPTIONS, ...options };
+    // Node throws an untyped TypeError for a NUL byte; name the problem instead.
+    if (root.includes('\0'))
+      throw new ChronoscopeError('INVALID_ARGUMENT', 'store path: contains a NUL byte', { field: 'path' });
     const paths = storePaths(root);
     if (!existsSync(paths.segments)) {
       if (opts.readOnly || !opts.create)
         throw new ChronoscopeError('NOT_FOUND', `no Chronoscope store at ${root} (missing segments/)`, {
           path: root,
         });
-      mkdirSync(paths.segments, { recursive: true, mode: 0o700 });
+      try {
+        mkdirSync(paths.segments, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        // ENAMETOOLONG, ENOTDIR (a file in the way), EACCES…: typed, naming the store.
+        throw fromIoError(err, `creating the store at ${root}`);
+      }
     }
     const lock = opts.readOnly ? undefined : StoreLock.acquire(paths.lock);
     let ix: SqliteIndex | undefined;

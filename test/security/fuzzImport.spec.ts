@@ -172,7 +172,8 @@ function writeFile(r: Rng, n: number, no: number, earlier: { id: string; line: s
   if (r.chance(0.2)) parts.push(Buffer.from([0xef, 0xbb, 0xbf])); // a BOM is not part of line 1
   lines.forEach((l, i) => {
     parts.push(l.bytes);
-    if (i < lines.length - 1 || r.chance(0.5)) parts.push(utf8(eol)); // last newline optional
+    // The last newline is optional, except after an empty last line: without it that line does not exist.
+    if (i < lines.length - 1 || r.chance(0.5) || l.bytes.length === 0) parts.push(utf8(eol));
   });
   let body = Buffer.concat(parts);
   const gz = r.chance(0.3);

@@ -88,11 +88,13 @@ export function BisectDialog() {
             a JS expression over <code>state</code> (e.g.{' '}
             <code>state.total &lt; 0 &amp;&amp; !state.coupon</code>)
           </label>
-          <p className="hint">
-            Conditions: <code>total &lt; 0</code>, <code>status == &quot;paid&quot;</code>,{' '}
-            <code>$counts.RefundIssued &gt; 1</code>, <code>exists(coupon)</code>, joined with{' '}
-            <code>&amp;&amp;</code>.
-          </p>
+          {!bisect.js && (
+            <p className="hint">
+              Conditions: <code>total &lt; 0</code>, <code>status == &quot;paid&quot;</code>,{' '}
+              <code>$counts.RefundIssued &gt; 1</code>, <code>exists(coupon)</code>, joined with{' '}
+              <code>&amp;&amp;</code>.
+            </p>
+          )}
           <div className="dialog-actions">
             <button type="submit" disabled={bisect.running !== null}>
               Run bisect

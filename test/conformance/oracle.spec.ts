@@ -18,6 +18,10 @@ import {
 } from '../../src/shared/query';
 import type { AppendResult, EventStore } from '../../src/main/engine/types';
 import { backends } from './backends';
+import { readEverything as readAllPages } from '../support/readEverything';
+
+/** Small pages, so the whole-log read crosses many page boundaries. */
+const readEverything = (s: Parameters<typeof readAllPages>[0]) => readAllPages(s, 37);
 
 const SEED = process.env.ORACLE_SEED
   ? Number(process.env.ORACLE_SEED)
@@ -393,15 +397,6 @@ async function appendAll(store: EventStore, batches: Batch[]): Promise<AppendRes
   }
   await flush();
   return acked;
-}
-
-async function readEverything(store: EventStore): Promise<StoredEvent[]> {
-  const all: StoredEvent[] = [];
-  for (;;) {
-    const page = await store.readAll(all.length + 1, 37);
-    all.push(...page);
-    if (page.length < 37) return all;
-  }
 }
 
 /** Every page of a query, following cursors; fails on a page that breaks the paging contract. */

@@ -27,6 +27,7 @@ import type { EventInput, StoredEvent } from '../../src/shared/event';
 import { FileStore, type FileStoreOptions } from '../../src/main/engine/file/FileStore';
 import { importFiles } from '../../src/main/engine/ingest/importer';
 import { OpenStores } from './support/openStores';
+import { readEverything } from '../support/readEverything';
 
 const TMPFS_SIZE = '2m';
 
@@ -127,15 +128,6 @@ async function thrown(p: Promise<unknown>): Promise<unknown> {
 function expectNoSpace(err: unknown): void {
   expect(isChronoscopeError(err, 'NO_SPACE'), `expected NO_SPACE, got ${String(err)}`).toBe(true);
   expect((err as Error).message).toMatch(/no space/i);
-}
-
-async function readEverything(s: FileStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const page = await s.readAll(out.length + 1, 1000);
-    out.push(...page);
-    if (page.length < 1000) return out;
-  }
 }
 
 /** Every acknowledged event is there once and unchanged; seqs run 1..N. */

@@ -23,6 +23,7 @@ import { importFiles } from '../../src/main/engine/ingest/importer';
 import type { StoredEvent } from '../../src/shared/event';
 import type { KillChildArgs } from './killChild';
 import { CONTENDED_STREAM, eventFor, prng } from './support/killContent';
+import { readEverything } from '../support/readEverything';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KILLS = Math.max(4, Number(process.env.FAULT_KILLS ?? 210));
@@ -176,15 +177,6 @@ class Ledger {
         totals.childRecoveries.plainDropped += r.removedSealedPlain.length;
       }
     }
-  }
-}
-
-async function readEverything(s: FileStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const page = await s.readAll(out.length + 1, 5000);
-    out.push(...page);
-    if (page.length < 5000) return out;
   }
 }
 

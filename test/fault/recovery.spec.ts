@@ -20,15 +20,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 import { FileStore, type FileStoreOptions } from '../../src/main/engine/file/FileStore';
+import { exited, FILE_STORE_MODULE, PROJECT_ROOT } from './support/children';
 import { OpenStores } from './support/openStores';
-
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FILE_STORE_MODULE = fileURLToPath(new URL('../../src/main/engine/file/FileStore.ts', import.meta.url));
+import { readEverything } from '../support/readEverything';
 
 let dir: string;
 const stores = new OpenStores();
@@ -75,15 +73,6 @@ async function appendBatches(s: FileStore, sizes: number[]): Promise<StoredEvent
   const acked: StoredEvent[] = [];
   for (const n of sizes) acked.push(...(await s.append(batch(n))).events);
   return acked;
-}
-
-async function readEverything(s: FileStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const page = await s.readAll(out.length + 1, 500);
-    out.push(...page);
-    if (page.length < 500) return out;
-  }
 }
 
 /** Every acknowledged event is present exactly once, unchanged, and seqs run 1..N without gaps. */
@@ -545,11 +534,6 @@ interface Writer {
   ready: Promise<number>;
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output: () => string;
-}
-
-function exited(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => c.once('close', () => r()));
 }
 
 function spawnWriter(mode: 'slow' | 'fast', segmentMaxBytes = 4096): Writer {

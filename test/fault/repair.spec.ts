@@ -20,17 +20,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 import { FileStore, type FileStoreOptions } from '../../src/main/engine/file/FileStore';
 import type { RepairReport } from '../../src/main/engine/file/repair';
 import type { FileVerifyReport } from '../../src/main/engine/file/verify';
+import { exited, FILE_STORE_MODULE, PROJECT_ROOT } from './support/children';
 import { OpenStores } from './support/openStores';
-
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FILE_STORE_MODULE = fileURLToPath(new URL('../../src/main/engine/file/FileStore.ts', import.meta.url));
+import { readEverything } from '../support/readEverything';
 
 let dir: string;
 const stores = new OpenStores();
@@ -74,16 +72,6 @@ async function appendBatches(s: FileStore, sizes: number[]): Promise<StoredEvent
   return acked;
 }
 
-async function readEverything(s: FileStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (let from = 1; ; ) {
-    const page = await s.readAll(from, 500);
-    out.push(...page);
-    if (page.length < 500) return out;
-    from = page[page.length - 1]!.seq + 1;
-  }
-}
-
 function thrown(fn: () => Promise<unknown>): Promise<unknown> {
   return fn().then(
     () => undefined,
@@ -94,7 +82,7 @@ function thrown(fn: () => Promise<unknown>): Promise<unknown> {
 /** Byte offsets of each line of a plain segment. */
 function lineOffsets(buf: Buffer): { offset: number; length: number }[] {
   const out: { offset: number; length: number }[] = [];
-  for (let start = 0; start < buf.length; ) {
+  for (let start = 0; start < buf.length;) {
     const nl = buf.indexOf(10, start);
     if (nl === -1) break;
     out.push({ offset: start, length: nl - start });
@@ -112,7 +100,9 @@ async function expectRepaired(s: FileStore, acked: StoredEvent[], lost: number[]
   const v = (await s.verify()) as FileVerifyReport;
   expect(v.issues).toEqual([]);
   expect(v.ok).toBe(true);
-  const listed = (v.lost?.ranges ?? []).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i));
+  const listed = (v.lost?.ranges ?? []).flatMap(([a, b]) =>
+    Array.from({ length: b - a + 1 }, (_, i) => a + i),
+  );
   expect(listed).toEqual([...lost].sort((a, b) => a - b));
   const lostSet = new Set(lost);
   const all = await readEverything(s);
@@ -205,7 +195,9 @@ describe('repair: damaged lines in the active segment', () => {
 
     const r = await FileStore.repair(dir);
     expect(r.lost).toEqual([]);
-    expect(r.damagedLines).toEqual([expect.objectContaining({ file: active, offset: at, length: garbage.length - 1 })]);
+    expect(r.damagedLines).toEqual([
+      expect.objectContaining({ file: active, offset: at, length: garbage.length - 1 }),
+    ]);
     expect(r.quarantinedBytes).toBe(garbage.length - 1);
     s = await open();
     await expectRepaired(s, acked, []);
@@ -304,7 +296,9 @@ describe('repair: damaged sealed segments', () => {
     s = await open();
     await expectRepaired(s, acked, lost);
     const stats = await s.stats();
-    expect(stats.types.OrderPaid).toBe(acked.filter((e) => e.type === 'OrderPaid' && !lost.includes(e.seq)).length);
+    expect(stats.types.OrderPaid).toBe(
+      acked.filter((e) => e.type === 'OrderPaid' && !lost.includes(e.seq)).length,
+    );
   });
 
   it('a truncated sealed segment: the records before the cut are recovered, the tail is lost and named', async () => {
@@ -337,7 +331,9 @@ describe('repair: damaged sealed segments', () => {
     const stats = await s.stats();
     expect(stats.events).toBe(acked.length - 8 + 1);
     // Key counts drop the lost events (taken from the deleted segment's postings in the catalogue).
-    expect(stats.types.OrderPaid).toBe(acked.filter((e) => e.type === 'OrderPaid' && (e.seq < 9 || e.seq > 16)).length);
+    expect(stats.types.OrderPaid).toBe(
+      acked.filter((e) => e.type === 'OrderPaid' && (e.seq < 9 || e.seq > 16)).length,
+    );
   });
 
   it('repair twice is a no-op: nothing changes on disk the second time', async () => {
@@ -375,11 +371,6 @@ const r = await FileStore.repair(root, { blockBytes: 700 });
 console.log('DONE ' + r.lost.length);
 process.exit(0);
 `;
-
-function exited(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => c.once('close', () => r()));
-}
 
 /** Runs a repair in a child; resolves `started` when it begins, so the parent can kill it mid-repair. */
 function spawnRepair(script: string): { child: ChildProcess; started: Promise<void>; done: Promise<string> } {

@@ -31,6 +31,7 @@ import {
   pollutionWatch,
   put,
 } from './support/hostile';
+import { readEverything as readAllEvents } from '../support/readEverything';
 
 const API_CASES_PER_BACKEND = casesFor(0.1); // two backends: 20 % of the run
 const CONFIG_CASES = casesFor(0.1);
@@ -169,15 +170,6 @@ async function dispatchWithin(call: () => Promise<unknown>, what: string): Promi
     return (await Promise.race([call(), hang])) as Envelope;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function readAllEvents(s: EventStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const page = await s.readAll(out.length + 1, 5000);
-    out.push(...page);
-    if (page.length < 5000) return out;
   }
 }
 
@@ -420,18 +412,15 @@ describe(`hostile configs (seed ${FUZZ_SEED})`, () => {
   });
 
   // Was a known bug (mkdirSync's TypeError / ENAMETOOLONG / ENOTDIR escaped untyped); fixed in FileStore.open.
-  it(
-    'a store path Node refuses (NUL byte, 300-byte name, through a file) fails with a typed error',
-    async () => {
-      const paths = [join(tmp, 'a\u0000b'), join(tmp, 'x'.repeat(300)), join(tmp, 'plainfile', 'store')];
-      for (const path of paths) {
-        figures.paths++;
-        const err = await openStore(parseConfig({}), { path }).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(err, path).toBeInstanceOf(ChronoscopeError);
-      }
-    },
-  );
+  it('a store path Node refuses (NUL byte, 300-byte name, through a file) fails with a typed error', async () => {
+    const paths = [join(tmp, 'a\u0000b'), join(tmp, 'x'.repeat(300)), join(tmp, 'plainfile', 'store')];
+    for (const path of paths) {
+      figures.paths++;
+      const err = await openStore(parseConfig({}), { path }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, path).toBeInstanceOf(ChronoscopeError);
+    }
+  });
 });

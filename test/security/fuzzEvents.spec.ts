@@ -29,6 +29,7 @@ import {
   pollutionWatch,
   put,
 } from './support/hostile';
+import { readEverything as readAllEvents } from '../support/readEverything';
 
 const CASES_PER_BACKEND = casesFor(0.2); // two backends: 40 % of the run
 const CHECK_EVERY = 400;
@@ -53,15 +54,6 @@ class Ledger {
   readonly bySeq = new Map<number, { id: string; json: string }>();
   record(events: StoredEvent[]): void {
     for (const e of events) this.bySeq.set(e.seq, { id: e.id, json: eventJson(e) });
-  }
-}
-
-async function readAllEvents(s: EventStore): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (;;) {
-    const page = await s.readAll(out.length + 1, 5000);
-    out.push(...page);
-    if (page.length < 5000) return out;
   }
 }
 

@@ -66,9 +66,8 @@ describe('compileJsPredicate', () => {
 
   it('stops an endless loop at the timeout, and stays usable after it', () => {
     const p = compileJsPredicate('state.spin ? (() => { for (;;) {} })() : state.ok', { timeoutMs: 30 });
-    const t0 = performance.now();
+    // Returning at all is the proof: without the timeout this call never comes back.
     expect(() => p.test({ spin: true })).toThrow(/took longer than 30 ms/);
-    expect(performance.now() - t0).toBeLessThan(2000);
     expect(p.test({ ok: true })).toBe(true);
     expect(() => compileJsPredicate('1', { timeoutMs: 0 })).toThrow(/timeoutMs/);
   });

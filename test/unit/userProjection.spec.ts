@@ -158,9 +158,8 @@ describe('user projections', () => {
     );
     const { module, projection } = await loadUserProjection(file, { timeoutMs: 300 });
     modules.push(module);
-    const t0 = Date.now();
+    // Returning at all is the proof: without the timeout the fold never comes back.
     const err = (await globalStateAt(store, {}, projection).catch((e) => e)) as ChronoscopeError;
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(err.message).toMatch(
       /did not finish within 300 ms at seq 5 .*infinite loop\? The worker was restarted/,
     );

@@ -192,6 +192,10 @@ export class FileStore implements EventStore {
       const report = emptyReport();
       ix = openIndex(paths, report, opts.readOnly);
       const plains = await recoverSegments(ix, paths, report, opts.readOnly);
+      // Beside a live writer the index may have moved on since it was opened (a segment sealed and
+      // its plain copy removed): reads route by lastIndexedSeq, so it must be current before the
+      // sealed tier loads (which then holds at least as much).
+      if (opts.readOnly) ix.reload();
       const store = new FileStore(paths, opts, ix, report, lock);
       await store.#loadHot(plains);
       return store;
@@ -206,9 +210,10 @@ export class FileStore implements EventStore {
     const indexed = this.#ix.lastIndexedSeq();
     // Repair (repair.ts): seqs recorded as lost were handed out once, so they are never reused.
     let last = Math.max(indexed, this.#ix.lastLostSeq());
-    // Read-only beside a live writer: a segment sealed between recovery's look at the index and the
-    // sealed tier's is in both; the sealed tier has it, so its plain copy must not count twice.
-    const sealedThrough = this.readOnly ? this.#sealed.lastSeq : 0;
+    // Read-only beside a live writer: a segment sealed after recovery listed the folder is both a
+    // plain file and indexed; reads of seqs ≤ lastIndexedSeq go to the sealed tier, so the plain
+    // copy must not count twice.
+    const sealedThrough = this.readOnly ? indexed : 0;
     for (const p of plains) {
       this.#tailOffsets.set(p.name, p.size);
       p.events.forEach((e, i) => {

@@ -62,6 +62,7 @@ export function fileBackend(
 export const backends: BackendFactory[] = [
   memoryBackend,
   fileBackend('file (hot tier)', {}),
-  fileBackend('file (small segments)', { segmentMaxBytes: 2048 }),
+  // A tiny hot-tier budget too: several hot generations at once, and appends waiting for seals.
+  fileBackend('file (small segments)', { segmentMaxBytes: 2048, hotTierMaxBytes: 32 << 10 }),
   fileBackend('file (sealed after every append)', {}, true),
 ];

@@ -17,7 +17,7 @@ import {
   type QueryPage,
 } from '../../../shared/query';
 import { AppendQueue } from '../appendQueue';
-import { MemoryIndex } from '../memory/MemoryIndex';
+import { HotTier } from './HotTier';
 import { validateBatch } from '../memory/MemoryStore';
 import { Metrics } from '../metrics';
 import { Sequencer } from '../sequencer';
@@ -54,7 +54,10 @@ export interface FileStoreOptions {
   segmentMaxBytes: number;
   /** Seal the active segment once its first event is this old (ms); 0 = never by age. */
   segmentMaxAgeMs: number;
-  /** Seal early when the hot tier's estimated heap use passes this. */
+  /**
+   * Memory budget of the hot tier (estimated heap). The active segment is rotated early once it
+   * alone holds half of it; past the whole budget, appends wait for the sealer to catch up.
+   */
   hotTierMaxBytes: number;
   /** zlib level for sealed segments. */
   compressionLevel: number;
@@ -97,7 +100,7 @@ export class FileStore implements EventStore {
   readonly #opts: FileStoreOptions;
   readonly #ix: SqliteIndex;
   readonly #lock?: StoreLock;
-  readonly #hot = new MemoryIndex();
+  readonly #hot = new HotTier();
   readonly #signal = new ChangeSignal();
   readonly #reader: SealedReader;
   readonly #worker = SealWorkerClient.shared;
@@ -215,6 +218,7 @@ export class FileStore implements EventStore {
     // copy must not count twice.
     const sealedThrough = this.readOnly ? indexed : 0;
     for (const p of plains) {
+      this.#hot.startGeneration();
       this.#tailOffsets.set(p.name, p.size);
       p.events.forEach((e, i) => {
         if (e.seq > sealedThrough) this.#hot.add(e, p.lineBytes[i]);
@@ -278,6 +282,7 @@ export class FileStore implements EventStore {
   }
 
   async #persist(events: StoredEvent[]): Promise<void> {
+    await this.#awaitHotRoom();
     if (this.#needsRotation()) await this.#rotate(events[0]!.seq);
     const sizes = new Uint32Array(events.length);
     let buf = this.#buf;
@@ -313,11 +318,36 @@ export class FileStore implements EventStore {
     this.#signal.notify();
   }
 
+  /**
+   * Backpressure: while the hot tier is over its budget and segments are waiting to be sealed,
+   * appends wait for seals to finish (each one shrinks the hot tier). Without it, a burst faster
+   * than sealing grows memory without bound. A stopped sealer (an error) does not hold appends.
+   */
+  async #awaitHotRoom(): Promise<void> {
+    const t0 = performance.now();
+    let waited = false;
+    while (this.#hot.bytes >= this.#opts.hotTierMaxBytes && this.#sealing && this.#toSeal.length > 0) {
+      waited = true;
+      await new Promise<void>((r) => this.#sealWaiters.push(r));
+    }
+    if (waited) this.metrics.record('append.backpressure', performance.now() - t0);
+  }
+  #sealWaiters: (() => void)[] = [];
+  #wakeSealWaiters(): void {
+    const w = this.#sealWaiters;
+    this.#sealWaiters = [];
+    for (const r of w) r();
+  }
+
   #needsRotation(): boolean {
     const a = this.#active!;
     if (a.size === 0) return false;
     if (a.size >= this.#opts.segmentMaxBytes) return true;
-    if (this.#hot.bytes >= this.#opts.hotTierMaxBytes) return true;
+    // Only the active segment's own share counts: rotating because of segments already waiting to
+    // be sealed would only cut tiny segments (each with a seal's fixed cost) and free nothing.
+    // Its estimated heap use is estimateEventBytes summed: 400 per event + 2 × its line bytes.
+    const activeEvents = this.#hot.lastSeq - a.firstSeq + 1;
+    if (400 * activeEvents + 2 * a.size >= this.#opts.hotTierMaxBytes / 2) return true;
     return (
       this.#opts.segmentMaxAgeMs > 0 &&
       this.#activeFirstTime > 0 &&
@@ -336,6 +366,7 @@ export class FileStore implements EventStore {
       this.#active = old;
       throw fromIoError(err, 'starting a new segment');
     }
+    this.#hot.startGeneration();
     await old.close();
     if (!this.#toSeal.includes(old.name)) this.#toSeal.push(old.name);
     this.#kickSealer();
@@ -369,12 +400,14 @@ export class FileStore implements EventStore {
           await this.#sealOne(name);
           this.#toSeal.shift();
           this.#sealError = undefined;
+          this.#wakeSealWaiters();
         }
       } catch (err) {
         this.#sealError = fromIoError(err, 'sealing a segment');
         this.metrics.count('seal.errors');
       } finally {
         this.#sealing = undefined;
+        this.#wakeSealWaiters();
       }
     })();
   }
@@ -622,7 +655,7 @@ export class FileStore implements EventStore {
 
   #hotStreams(): Record<string, true> {
     const out: Record<string, true> = {};
-    for (const e of this.#hot.readFrom(0, Number.MAX_SAFE_INTEGER)) out[e.stream] = true;
+    for (const s of this.#hot.streams()) out[s] = true;
     return out;
   }
 

@@ -125,6 +125,16 @@ export class MemoryIndex {
     return s ? s[s.length - 1]!.version : 0;
   }
 
+  /** Names of the streams held. */
+  streamNames(): IterableIterator<string> {
+    return this.#byStream.keys();
+  }
+
+  /** Calls `f` with every held stream and its last held version. */
+  forEachStreamVersion(f: (stream: string, lastVersion: number) => void): void {
+    for (const [s, l] of this.#byStream) f(s, l[l.length - 1]!.version);
+  }
+
   streamCount(): number {
     return this.#byStream.size;
   }
@@ -285,25 +295,45 @@ export class MemoryIndex {
     const gone = this.#events.slice(0, n);
     this.#events = this.#events.slice(n);
     this.#seqs = this.#seqs.slice(n);
-    for (const size of this.#sizes.slice(0, n)) this.#bytes -= size;
+    for (let i = 0; i < n; i++) this.#bytes -= this.#sizes[i]!;
     this.#sizes = this.#sizes.slice(n);
-    for (const e of gone) this.#byId.delete(e.id);
-    const touched = (m: Multi) => {
-      for (const [k, l] of m) {
-        dropThrough(l, maxSeq);
-        if (l.length === 0) m.delete(k);
-      }
-    };
-    for (const [k, l] of this.#byStream) {
-      const i = l.findIndex((e) => e.seq > maxSeq);
-      if (i === -1) {
+    // Only the keys of evicted events are visited: the hot tier may hold far more keys than a
+    // segment touches, and a seal must not freeze the host thread walking all of them.
+    const streams = new Set<string>();
+    const types = new Set<string>();
+    for (const e of gone) {
+      this.#byId.delete(e.id);
+      streams.add(e.stream);
+      types.add(e.type);
+    }
+    for (const k of streams) {
+      const l = this.#byStream.get(k);
+      if (!l) continue;
+      let i = 0;
+      while (i < l.length && l[i]!.seq <= maxSeq) i++;
+      if (i === l.length) {
         this.#byStream.delete(k);
         streamGone?.(k, l[l.length - 1]!.version);
       } else if (i > 0) l.splice(0, i);
     }
-    touched(this.#byType);
-    for (const l of this.#lazy.values()) {
-      touched(l.map as Multi);
+    const drop = (m: Map<string | number, number[]>, k: string | number) => {
+      const l = m.get(k);
+      if (!l) return;
+      dropThrough(l, maxSeq);
+      if (l.length === 0) m.delete(k);
+    };
+    for (const t of types) drop(this.#byType as Map<string | number, number[]>, t);
+    for (const [kind, l] of this.#lazy) {
+      // Only events the lazy index had caught up with are in it.
+      const keyOf = LAZY_KEYS[kind];
+      const keys = new Set<string | number>();
+      for (let i = 0; i < Math.min(n, l.upTo); i++) {
+        const k = keyOf(gone[i]!);
+        if (k === undefined) continue;
+        if (Array.isArray(k)) for (const x of k) keys.add(x);
+        else keys.add(k);
+      }
+      for (const k of keys) drop(l.map, k);
       l.upTo = Math.max(0, l.upTo - n);
     }
   }

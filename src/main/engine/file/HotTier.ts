@@ -1,0 +1,176 @@
+import type { StoredEvent } from '../../../shared/event';
+import type { EventFilter, QueryPlanInfo } from '../../../shared/query';
+import { MemoryIndex } from '../memory/MemoryIndex';
+
+/**
+ * The file backend's hot tier: the events of the plain (unsealed) segments, one MemoryIndex per
+ * segment, oldest first. Sealing a segment drops its whole generation at once, so eviction costs
+ * nothing per event (walking hundreds of thousands of scattered events froze the host thread for
+ * 50–200 ms per seal), and the generation's objects die together.
+ */
+export class HotTier {
+  #gens: MemoryIndex[] = [new MemoryIndex()];
+
+  /** Starts a new generation: events added from now on belong to the next segment. */
+  startGeneration(): void {
+    if (this.#current.size > 0) this.#gens.push(new MemoryIndex());
+  }
+
+  get #current(): MemoryIndex {
+    return this.#gens[this.#gens.length - 1]!;
+  }
+
+  add(e: StoredEvent, lineBytes?: number): void {
+    this.#current.add(e, lineBytes);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const g of this.#gens) n += g.size;
+    return n;
+  }
+  get bytes(): number {
+    let n = 0;
+    for (const g of this.#gens) n += g.bytes;
+    return n;
+  }
+  get firstSeq(): number {
+    for (const g of this.#gens) if (g.size) return g.firstSeq;
+    return 0;
+  }
+  get lastSeq(): number {
+    for (let i = this.#gens.length - 1; i >= 0; i--) if (this.#gens[i]!.size) return this.#gens[i]!.lastSeq;
+    return 0;
+  }
+  /** Uses of each index, summed over generations (metrics). */
+  get indexUse(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const g of this.#gens) for (const [k, v] of g.indexUse) out.set(k, (out.get(k) ?? 0) + v);
+    return out;
+  }
+
+  getById(id: string): StoredEvent | undefined {
+    for (let i = this.#gens.length - 1; i >= 0; i--) {
+      const e = this.#gens[i]!.getById(id);
+      if (e) return e;
+    }
+    return undefined;
+  }
+
+  getBySeq(seq: number): StoredEvent | undefined {
+    for (const g of this.#gens) if (g.size && seq >= g.firstSeq && seq <= g.lastSeq) return g.getBySeq(seq);
+    return undefined;
+  }
+
+  /** All held events of a stream, in version order. */
+  stream(stream: string): readonly StoredEvent[] {
+    let out: readonly StoredEvent[] = [];
+    for (const g of this.#gens) {
+      const s = g.stream(stream);
+      if (s.length) out = out.length ? out.concat(s) : s;
+    }
+    return out;
+  }
+
+  streamVersion(stream: string): number {
+    for (let i = this.#gens.length - 1; i >= 0; i--) {
+      const v = this.#gens[i]!.streamVersion(stream);
+      if (v) return v;
+    }
+    return 0;
+  }
+
+  /** Names of the streams with events in the hot tier. */
+  streams(): Set<string> {
+    const out = new Set<string>();
+    for (const g of this.#gens) for (const s of g.streamNames()) out.add(s);
+    return out;
+  }
+
+  readFrom(fromSeq: number, limit: number): StoredEvent[] {
+    const out: StoredEvent[] = [];
+    for (const g of this.#gens) {
+      if (out.length >= limit) break;
+      if (!g.size || g.lastSeq < fromSeq) continue;
+      for (const e of g.readFrom(fromSeq, limit - out.length)) out.push(e);
+    }
+    return out;
+  }
+
+  /** A page across generations: oldest first for asc, newest first for desc (see MemoryIndex.query). */
+  query(
+    f: EventFilter,
+    order: 'asc' | 'desc',
+    limit: number,
+    after?: number,
+  ): { events: StoredEvent[]; plan: QueryPlanInfo } {
+    const gens = order === 'asc' ? this.#gens : [...this.#gens].reverse();
+    const events: StoredEvent[] = [];
+    let plan: QueryPlanInfo | undefined;
+    for (const g of gens) {
+      if (events.length >= limit) break;
+      if (!g.size) continue;
+      // A generation wholly on the far side of the cursor has nothing to give.
+      if (after !== undefined && (order === 'asc' ? g.lastSeq <= after : g.firstSeq >= after)) continue;
+      const r = g.query(f, order, limit - events.length, after);
+      for (const e of r.events) events.push(e);
+      plan = plan
+        ? { ...plan, estimate: plan.estimate + r.plan.estimate, scanned: plan.scanned + r.plan.scanned }
+        : r.plan;
+    }
+    return { events, plan: plan ?? { index: 'scan', estimate: 0, scanned: 0 } };
+  }
+
+  counts(): { types: Record<string, number>; tenants: Record<string, number> } {
+    const types: Record<string, number> = {};
+    const tenants: Record<string, number> = {};
+    for (const g of this.#gens) {
+      const c = g.counts();
+      for (const [k, v] of Object.entries(c.types)) types[k] = (types[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(c.tenants)) tenants[k] = (tenants[k] ?? 0) + v;
+    }
+    return { types, tenants };
+  }
+
+  firstEvent(): StoredEvent | undefined {
+    for (const g of this.#gens) if (g.size) return g.firstEvent();
+    return undefined;
+  }
+  lastEvent(): StoredEvent | undefined {
+    for (let i = this.#gens.length - 1; i >= 0; i--)
+      if (this.#gens[i]!.size) return this.#gens[i]!.lastEvent();
+    return undefined;
+  }
+
+  timeBounds(): { min: number; max: number } | undefined {
+    let out: { min: number; max: number } | undefined;
+    for (const g of this.#gens) {
+      const b = g.timeBounds();
+      if (b) out = out ? { min: Math.min(out.min, b.min), max: Math.max(out.max, b.max) } : b;
+    }
+    return out;
+  }
+
+  histogram(f: EventFilter, from: number, bucketMs: number, counts: number[]): void {
+    for (const g of this.#gens) g.histogram(f, from, bucketMs, counts);
+  }
+
+  /**
+   * Forgets every event with seq ≤ maxSeq: whole generations are dropped, a generation cut in the
+   * middle (a read-only store catching up with its writer) is trimmed. `streamGone` hears of each
+   * stream of an evicted generation with its last version there, oldest generation first, so the
+   * last call for a stream carries its latest evicted version. It may name a stream a newer
+   * generation still holds: callers consult the hot tier first, and that generation's own
+   * eviction reports the newer version.
+   */
+  evictThrough(maxSeq: number, streamGone?: (stream: string, lastVersion: number) => void): void {
+    let drop = 0;
+    while (drop < this.#gens.length && this.#gens[drop]!.size && this.#gens[drop]!.lastSeq <= maxSeq) drop++;
+    const gone = this.#gens.slice(0, drop);
+    this.#gens = this.#gens.slice(drop);
+    if (this.#gens.length === 0) this.#gens.push(new MemoryIndex());
+    if (streamGone) for (const g of gone) g.forEachStreamVersion(streamGone);
+    const first = this.#gens[0]!;
+    if (first.size && first.firstSeq <= maxSeq) first.evictThrough(maxSeq, streamGone);
+  }
+}

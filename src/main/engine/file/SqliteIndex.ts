@@ -142,19 +142,40 @@ export class SqliteIndex {
        VALUES (@name, @firstSeq, @lastSeq, @count, @bytes, @rawBytes, @blocks, @sha256, @minTime, @maxTime, @sealedAt)`,
     );
     const insBlob = this.db.prepare(`INSERT INTO seg_index(seg, blob) VALUES (?, ?)`);
-    const upKey = this.db.prepare(
-      `INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?) ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`,
-    );
     const tx = this.db.transaction(() => {
       const id = Number(insSeg.run(seg).lastInsertRowid);
       insBlob.run(id, blob);
-      for (const c of counts) upKey.run(c.kind, keyHash(c.value), toKey(c.value), c.n);
+      this.#upsertKeys(counts);
       return id;
     });
     const id = tx.immediate();
     this.#shrinkWal();
     this.#loadCounts();
     return id;
+  }
+
+  /**
+   * Adds key counts in one statement per kind: a segment brings tens of thousands of stream keys,
+   * and one native call per key cost more than the inserts. The rows travel as JSON ([hash, value
+   * as UTF-16LE hex, count]) and are unpacked by json_each inside SQLite. Stream rows only record
+   * that the name exists (count 0; nothing reads a per-stream count), so a stream seen before costs
+   * one lookup instead of an update of two B-trees.
+   */
+  #upsertKeys(counts: KeyCounts): void {
+    const byKind = new Map<number, [number, string, number][]>();
+    for (const c of counts) {
+      let rows = byKind.get(c.kind);
+      if (!rows) byKind.set(c.kind, (rows = []));
+      rows.push([keyHash(c.value), toKey(c.value).toString('hex'), c.kind === KEY_KIND.stream ? 0 : c.n]);
+    }
+    const sql = (onConflict: string) =>
+      `INSERT INTO keys(kind, hash, value, count)
+         SELECT ?, j.value ->> 0, unhex(j.value ->> 1), j.value ->> 2 FROM json_each(?) AS j WHERE true
+       ON CONFLICT(kind, hash) DO ${onConflict}`;
+    const add = this.db.prepare(sql('UPDATE SET count = count + excluded.count'));
+    const exists = this.db.prepare(sql('NOTHING'));
+    for (const [kind, rows] of byKind)
+      (kind === KEY_KIND.stream ? exists : add).run(kind, JSON.stringify(rows));
   }
 
   /**
@@ -168,13 +189,11 @@ export class SqliteIndex {
        VALUES (@name, @firstSeq, @lastSeq, @count, @bytes, @rawBytes, @blocks, @sha256, @minTime, @maxTime, @sealedAt)`,
     );
     const insBlob = this.db.prepare(`INSERT INTO seg_index(seg, blob) VALUES (?, ?)`);
-    const insKey = this.db.prepare(`INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?)
-      ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`);
     this.db
       .transaction(() => {
         this.db.exec('DELETE FROM seg_index; DELETE FROM keys; DELETE FROM segments;');
         for (const s of segs) insBlob.run(Number(insSeg.run(s.segment).lastInsertRowid), s.blob);
-        for (const c of counts) insKey.run(c.kind, keyHash(c.value), toKey(c.value), c.n);
+        this.#upsertKeys(counts);
       })
       .immediate();
     this.#shrinkWal();

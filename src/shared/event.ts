@@ -320,6 +320,11 @@ export function parseStoredLine(line: string, where: string): StoredEvent {
   } catch (err) {
     throw new ChronoscopeError('CORRUPT', `${where}: not valid JSON (${(err as Error).message})`, { where });
   }
+  return checkEnvelope(o, where);
+}
+
+/** Checks that a parsed value has a stored event's envelope fields; throws CORRUPT naming `where`. */
+export function checkEnvelope(o: unknown, where: string): StoredEvent {
   const e = o as StoredEvent;
   if (
     !e ||

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
-import { parseStoredLine, type StoredEvent } from '../../../shared/event';
+import type { StoredEvent } from '../../../shared/event';
+import { parseStoredEnvelope } from './storedEnvelope';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { encodeBlocks } from './bgzf';
 import { sha256 } from './checksum';
@@ -54,7 +55,8 @@ export async function sealSegment(
   }
   if (lines.length === 0) throw new ChronoscopeError('INTERNAL', `${plainName} holds no whole line to seal`);
   // Without the hot tier at hand (a worker), the lines on disk are parsed: they are the truth anyway.
-  const parse = (i: number) => parseStoredLine(lines[i]!.line.toString('utf8'), `${plainName} line ${i + 1}`);
+  // Only their envelopes: the index needs nothing from data or meta.
+  const parse = (i: number) => parseStoredEnvelope(lines[i]!.line, `${plainName} line ${i + 1}`);
   const first = parse(0);
   const evs: StoredEvent[] = lines.map((_, i) =>
     events ? events(first.seq + i) : i === 0 ? first : parse(i),

@@ -56,6 +56,27 @@ for (const backend of backends) {
       expect(await store.getEvent('nope')).toBeUndefined();
     });
 
+    it("append's events are the caller's own copies: changing them, its input or a clone changes nothing stored", async () => {
+      const input = ev('Order-9', 'OrderPlaced', {
+        id: 'e-9',
+        data: { lines: [{ sku: 'a', qty: 1 }] },
+        tags: ['x'],
+      });
+      const r = await store.append([input]);
+      const wire = JSON.parse(JSON.stringify(r)) as typeof r;
+      const cloned = structuredClone(r);
+      expect(wire.events).toEqual(r.events);
+      expect(cloned.events).toEqual(r.events);
+      const first = r.events[0]!;
+      (first.data as { lines: { qty: number }[] }).lines[0]!.qty = 99;
+      first.tags!.push('y');
+      (input.data as { lines: { qty: number }[] }).lines[0]!.qty = 7;
+      const again = await store.getEvent('e-9');
+      expect(again!.data).toEqual({ lines: [{ sku: 'a', qty: 1 }] });
+      expect(again!.tags).toEqual(['x']);
+      expect(r.events[0]).toBe(first);
+    });
+
     it('append is idempotent on id: a retried batch stores nothing twice', async () => {
       const batch = [ev('S', 'T', { id: 'id-1' }), ev('S', 'T', { id: 'id-2' })];
       const first = await store.append(batch);

@@ -9,8 +9,8 @@ export interface CommitSink {
   /** Makes durable events visible to readers (indexes, hot tier, subscribers). */
   publish(events: StoredEvent[]): void;
   /**
-   * The caller's own copy of a stored event (the store never shares its objects). Made while the
-   * group's write is in flight, so the copying overlaps the fsync instead of following it.
+   * The caller's own copy of a stored event (the store never shares its objects). Made when the
+   * caller first reads `events`: most writers (importers, followers) never do.
    */
   present(event: StoredEvent): StoredEvent;
 }
@@ -104,14 +104,6 @@ export class AppendQueue {
     } catch (err) {
       durable = Promise.reject(err);
     }
-    let copies: StoredEvent[][] | undefined;
-    let copyError: unknown;
-    try {
-      copies = accepted.map((a) => a.results.map((e) => this.sink.present(e)));
-    } catch (err) {
-      // Not a reason to abort: the write may already be durable, so the group still commits.
-      copyError = err;
-    }
     try {
       await durable;
     } catch (err) {
@@ -124,8 +116,44 @@ export class AppendQueue {
     const lastSeq = this.sequencer.lastSeq;
     for (let i = 0; i < accepted.length; i++) {
       const a = accepted[i]!;
-      if (!copies) a.p.reject(copyError);
-      else a.p.resolve({ events: copies[i]!, appended: a.fresh, duplicates: a.duplicates, lastSeq });
+      a.p.resolve(
+        lazyResult(a.results, this.sink.present, { appended: a.fresh, duplicates: a.duplicates, lastSeq }),
+      );
     }
   }
+}
+
+/**
+ * An append's result whose `events` are the caller's copies, made on first read (a plain,
+ * enumerable property from then on, so JSON and structured clone see it like any other).
+ */
+function lazyResult(
+  results: StoredEvent[],
+  present: (e: StoredEvent) => StoredEvent,
+  rest: Omit<AppendResult, 'events'>,
+): AppendResult {
+  const out = { ...rest } as AppendResult;
+  Object.defineProperty(out, 'events', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const events = results.map(present);
+      Object.defineProperty(out, 'events', {
+        value: events,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      return events;
+    },
+    set(v: StoredEvent[]) {
+      Object.defineProperty(out, 'events', {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    },
+  });
+  return out;
 }

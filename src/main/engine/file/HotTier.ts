@@ -1,6 +1,10 @@
 import type { StoredEvent } from '../../../shared/event';
 import type { EventFilter, QueryPlanInfo } from '../../../shared/query';
 import { MemoryIndex } from '../memory/MemoryIndex';
+import { keyHash32 } from './keyHash';
+
+/** Bits of each generation's id filter (128 KiB): ~4 % false hits at a 16 MiB segment's ~45k ids. */
+const ID_BITS = 1 << 20;
 
 /**
  * The file backend's hot tier: the events of the plain (unsealed) segments, one MemoryIndex per
@@ -10,10 +14,18 @@ import { MemoryIndex } from '../memory/MemoryIndex';
  */
 export class HotTier {
   #gens: MemoryIndex[] = [new MemoryIndex()];
+  /**
+   * One bit filter of id hashes per generation: appends look up every new id (duplicate check),
+   * and nearly all are absent, so a miss should not cost a hash-table probe in every generation.
+   */
+  #idBits: Uint32Array[] = [new Uint32Array(ID_BITS / 32)];
 
   /** Starts a new generation: events added from now on belong to the next segment. */
   startGeneration(): void {
-    if (this.#current.size > 0) this.#gens.push(new MemoryIndex());
+    if (this.#current.size > 0) {
+      this.#gens.push(new MemoryIndex());
+      this.#idBits.push(new Uint32Array(ID_BITS / 32));
+    }
   }
 
   get #current(): MemoryIndex {
@@ -22,6 +34,8 @@ export class HotTier {
 
   add(e: StoredEvent, lineBytes?: number): void {
     this.#current.add(e, lineBytes);
+    const b = keyHash32(e.id) & (ID_BITS - 1);
+    this.#idBits[this.#idBits.length - 1]![b >>> 5]! |= 1 << (b & 31);
   }
 
   get size(): number {
@@ -50,7 +64,11 @@ export class HotTier {
   }
 
   getById(id: string): StoredEvent | undefined {
+    const b = keyHash32(id) & (ID_BITS - 1);
+    const word = b >>> 5;
+    const bit = 1 << (b & 31);
     for (let i = this.#gens.length - 1; i >= 0; i--) {
+      if ((this.#idBits[i]![word]! & bit) === 0) continue;
       const e = this.#gens[i]!.getById(id);
       if (e) return e;
     }
@@ -168,7 +186,11 @@ export class HotTier {
     while (drop < this.#gens.length && this.#gens[drop]!.size && this.#gens[drop]!.lastSeq <= maxSeq) drop++;
     const gone = this.#gens.slice(0, drop);
     this.#gens = this.#gens.slice(drop);
-    if (this.#gens.length === 0) this.#gens.push(new MemoryIndex());
+    this.#idBits = this.#idBits.slice(drop);
+    if (this.#gens.length === 0) {
+      this.#gens.push(new MemoryIndex());
+      this.#idBits.push(new Uint32Array(ID_BITS / 32));
+    }
     if (streamGone) for (const g of gone) g.forEachStreamVersion(streamGone);
     const first = this.#gens[0]!;
     if (first.size && first.firstSeq <= maxSeq) first.evictThrough(maxSeq, streamGone);

@@ -3,6 +3,7 @@ import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../sh
 import { ChronoscopeError } from '../../../shared/errors';
 import { isAscii } from 'node:buffer';
 import { SegmentIndex, type Kind } from './segmentIndex';
+import { lowerBound } from '../memory/sortedSeqs';
 import { keyHash32 } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 
@@ -36,17 +37,6 @@ function rawTextTest(search: string | undefined): ((raw: Buffer) => boolean) | u
 
 /** A stream prefix matching more streams than this is filtered after loading instead of by postings. */
 const MAX_PREFIX_STREAMS = 500;
-
-function lowerBound(a: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const m = (lo + hi) >>> 1;
-    if (a[m]! < x) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
-}
 
 /** Merges sorted arrays into one sorted array (4 bytes per sealed event for the id hashes). */
 function mergeSorted(lists: Uint32Array[]): Uint32Array {
@@ -102,10 +92,29 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
  * intersecting per-segment postings, pruning whole segments by seq and time range, and checking
  * each candidate against the filter's one definition (matchesFilter).
  */
+const ID_BUCKETS = 1 << 16;
+
+/** Start of each top-16-bit bucket in sorted 32-bit hashes (entry ID_BUCKETS is the length). */
+function bucketStarts(a: Uint32Array): Uint32Array {
+  const starts = new Uint32Array(ID_BUCKETS + 1);
+  let i = 0;
+  for (let b = 0; b <= ID_BUCKETS; b++) {
+    while (i < a.length && a[i]! >>> 16 < b) i++;
+    starts[b] = i;
+  }
+  return starts;
+}
+
 export class SealedTier {
   #segs: SealedSegment[] = [];
   /** Every sealed id's 32-bit hash, sorted: one binary search answers "may this id exist?" on append. */
   #idHashes: Uint32Array = new Uint32Array(0);
+  /**
+   * Where each top-16-bit bucket of #idHashes starts (65,537 entries): a lookup searches ~n/65,536
+   * hashes instead of all n, so it touches one or two cache lines, not twenty (appends ask for
+   * every new id).
+   */
+  #idBuckets: Uint32Array = new Uint32Array(ID_BUCKETS + 1);
 
   constructor(
     private readonly db: SqliteIndex,
@@ -141,6 +150,7 @@ export class SealedTier {
     this.#idHashes = kept
       ? added.reduce((acc, s) => mergeTwo(acc, s.ix.keyHashes('id')), this.#idHashes)
       : mergeSorted(next.map((s) => s.ix.keyHashes('id')));
+    this.#idBuckets = bucketStarts(this.#idHashes);
     this.#segs = next;
   }
 
@@ -186,7 +196,8 @@ export class SealedTier {
   mayHaveId(id: string): boolean {
     const h = keyHash32(id);
     const a = this.#idHashes;
-    const i = lowerBound(a, h);
+    const top = h >>> 16;
+    const i = lowerBound(a, h, this.#idBuckets[top]!, this.#idBuckets[top + 1]!);
     return i < a.length && a[i] === h;
   }
 

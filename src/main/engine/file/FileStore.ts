@@ -79,7 +79,7 @@ export const DEFAULT_FILE_OPTIONS: FileStoreOptions = {
   segmentMaxBytes: 16 << 20,
   segmentMaxAgeMs: 0,
   hotTierMaxBytes: 256 << 20,
-  compressionLevel: 6,
+  compressionLevel: 5,
   blockCacheBytes: 32 << 20,
   blockBytes: 16 << 10,
   sealInWorker: true,

@@ -103,12 +103,16 @@ class QuarantineFile {
     this.#buf.push(s);
     this.#bytes += s.length;
   }
+  /** Writes one after another (an import flushes while its previous batch may still be flushing). */
+  #writing: Promise<void> = Promise.resolve();
   async flush(force = true): Promise<void> {
-    if (this.#buf.length === 0 || (!force && this.#bytes < QUARANTINE_FLUSH_BYTES)) return;
+    if (this.#buf.length === 0 || (!force && this.#bytes < QUARANTINE_FLUSH_BYTES)) return this.#writing;
     const s = this.#buf.join('');
     this.#buf = [];
     this.#bytes = 0;
-    await this.fh.appendFile(s, 'utf8');
+    const w = this.#writing.then(() => this.fh.appendFile(s, 'utf8'));
+    this.#writing = w.catch(() => {});
+    return w;
   }
   async close(): Promise<void> {
     try {
@@ -214,13 +218,27 @@ export async function importFiles(
       };
       const lines = new LineReader(file, { maxLineBytes: options.maxLineBytes });
       [reader, current] = [lines, fsum];
-      const flush = async (batch: Pending[]): Promise<void> => {
+      // One batch in flight while the next is parsed: its write + fsync overlaps the parsing.
+      // Batches still reach the store in line order, and a failure stops the import at that batch.
+      let inFlight: Promise<void> | undefined;
+      const settle = async (): Promise<void> => {
+        const p = inFlight;
+        inFlight = undefined;
+        await p;
+      };
+      const flush = async (batch: Pending[], last = false): Promise<void> => {
         if (options.signal?.aborted) throw cancelled();
-        if (batch.length > 0)
-          await appendBatch(target, batch, account, quarantine, (e, b) => storeFailure(e, file, b));
-        await qfile?.flush();
-        syncCounts();
-        options.onProgress?.({ file, ...progressOf(lines, fsum) });
+        await settle();
+        inFlight = (async () => {
+          if (batch.length > 0)
+            await appendBatch(target, batch, account, quarantine, (e, b) => storeFailure(e, file, b));
+          await qfile?.flush();
+          syncCounts();
+          options.onProgress?.({ file, ...progressOf(lines, fsum) });
+        })();
+        // Surfaces a failure at once (the next flush would), and never leaves it unhandled.
+        inFlight.catch(() => {});
+        if (last) await settle();
         await yieldToLoop();
       };
       const storeFailure = (err: unknown, f: string, b: Pending[]): Error => {
@@ -260,8 +278,10 @@ export async function importFiles(
           }
           await qfile?.flush(false);
         }
-        await flush(batch);
+        await flush(batch, true);
       } finally {
+        // A batch still in flight when the import stops early (cancel, damage) settles first.
+        await inFlight?.catch(() => {});
         await source.return(undefined); // closes the file when we stop early
       }
       syncCounts();

@@ -32,11 +32,14 @@ export function segmentArtifacts(
   const tenants = new Map<string, number>();
   let minTime = Infinity;
   let maxTime = -Infinity;
-  for (const e of events) {
+  const times = new Float64Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     streams.set(e.stream, (streams.get(e.stream) ?? 0) + 1);
     types.set(e.type, (types.get(e.type) ?? 0) + 1);
     tenants.set(e.tenant, (tenants.get(e.tenant) ?? 0) + 1);
     const t = Date.parse(e.time);
+    times[i] = t;
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
   }
@@ -54,7 +57,7 @@ export function segmentArtifacts(
       maxTime: Number.isFinite(maxTime) ? maxTime : null,
       sealedAt: new Date().toISOString(),
     },
-    blob: SegmentIndex.build(records, file.blocks, file.totalU),
+    blob: SegmentIndex.build(records, file.blocks, file.totalU, times),
     counts: [
       ...[...streams].map(([value, n]) => ({ kind: KEY_KIND.stream, value, n })),
       ...[...types].map(([value, n]) => ({ kind: KEY_KIND.type, value, n })),

@@ -185,17 +185,23 @@ export class SegmentIndex {
   }
 
   /** Builds the blob for a segment from its records (in seq order) and its gzip members. */
-  static build(records: SealedRecord[], blocks: BlockEntry[], totalU: number): Buffer {
+  /** `parsedTimes`, when the caller already has them, are Date.parse of each record's time. */
+  static build(
+    records: SealedRecord[],
+    blocks: BlockEntry[],
+    totalU: number,
+    parsedTimes?: Float64Array,
+  ): Buffer {
     const n = records.length;
     if (n === 0) throw new ChronoscopeError('INTERNAL', 'cannot index an empty segment');
     const firstSeq = records[0]!.event.seq;
     let minTime = Infinity;
     let maxTime = -Infinity;
-    const times = new Float64Array(n);
+    const times = parsedTimes ?? new Float64Array(n);
     records.forEach((r, i) => {
       if (r.event.seq !== firstSeq + i)
         throw new ChronoscopeError('CORRUPT', `seq ${r.event.seq} breaks the run starting at ${firstSeq}`);
-      const t = Date.parse(r.event.time);
+      const t = parsedTimes ? times[i]! : Date.parse(r.event.time);
       times[i] = t;
       if (t < minTime) minTime = t;
       if (t > maxTime) maxTime = t;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
 import { matchesFilter } from '../../src/shared/query';
-import type { StoredEvent } from '../../src/shared/event';
+import { normaliseEvent, type StoredEvent } from '../../src/shared/event';
 import type { EventStore } from '../../src/main/engine/types';
 import { backends } from './backends';
 
@@ -75,6 +75,22 @@ for (const backend of backends) {
       expect(again!.data).toEqual({ lines: [{ sku: 'a', qty: 1 }] });
       expect(again!.tags).toEqual(['x']);
       expect(r.events[0]).toBe(first);
+    });
+
+    it('appendNormalised stores exactly what append stores for the same validated events', async () => {
+      const inputs = [
+        ev('Order-1', 'OrderPlaced', { id: 'n-1', data: { total: 5 }, tags: ['a'] }),
+        ev('Order-1', 'OrderPaid', { id: 'n-2', data: { ok: true } }),
+      ];
+      const r = await store.appendNormalised(inputs.map((e) => normaliseEvent(e)));
+      expect(r.appended).toBe(2);
+      const again = await store.append(inputs);
+      expect(again.duplicates).toBe(2);
+      const read = await store.readStream('Order-1');
+      expect(read.map((e) => [e.id, e.version, e.data, e.tags])).toEqual([
+        ['n-1', 1, { total: 5 }, ['a']],
+        ['n-2', 2, { ok: true }, undefined],
+      ]);
     });
 
     it('append is idempotent on id: a retried batch stores nothing twice', async () => {

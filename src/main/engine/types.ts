@@ -1,4 +1,4 @@
-import type { EventInput, StoredEvent } from '../../shared/event';
+import type { EventInput, NormalisedEvent, StoredEvent } from '../../shared/event';
 import type { EventFilter, QueryOptions, QueryPage } from '../../shared/query';
 import type { Histogram, MetricsSnapshot, StoreStats, VerifyReport } from '../../shared/storeTypes';
 
@@ -49,6 +49,12 @@ export interface EventStore {
   readonly readOnly: boolean;
   /** Appends atomically and durably; resolves only once every event is durable and queryable. */
   append(events: EventInput[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * `append` for events already through normaliseEvent (an importer validates each line itself, to
+   * quarantine it alone): the store takes the objects as they are, so the caller must hand over
+   * fresh ones and never touch them again.
+   */
+  appendNormalised(events: NormalisedEvent[], options?: AppendOptions): Promise<AppendResult>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
   getBySeq(seq: number): Promise<StoredEvent | undefined>;
   /** Events of one stream with from ≤ version ≤ to, in version order. */

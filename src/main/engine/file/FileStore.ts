@@ -4,6 +4,7 @@ import {
   parseStoredLine,
   storedLine,
   type EventInput,
+  type NormalisedEvent,
   type StoredEvent,
 } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
@@ -116,6 +117,11 @@ export class FileStore implements EventStore {
   #active: ActiveSegment | undefined;
   #activeFirstTime = 0;
   #closed = false;
+  /**
+   * The last version of every stream appended or loaded since open (a stream's last version never
+   * changes by sealing); a stream missing here is looked up in the sealed tier once. One lookup
+   * per appended event instead of one per hot generation.
+   */
   #streamVersions = new Map<string, number>();
 
   private constructor(
@@ -221,7 +227,10 @@ export class FileStore implements EventStore {
       this.#hot.startGeneration();
       this.#tailOffsets.set(p.name, p.size);
       p.events.forEach((e, i) => {
-        if (e.seq > sealedThrough) this.#hot.add(e, p.lineBytes[i]);
+        if (e.seq > sealedThrough) {
+          this.#hot.add(e, p.lineBytes[i]);
+          this.#streamVersions.set(e.stream, e.version);
+        }
       });
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
     }
@@ -276,9 +285,14 @@ export class FileStore implements EventStore {
   async append(events: EventInput[], options?: AppendOptions): Promise<AppendResult> {
     this.#assertWritable();
     return this.metrics.time('append', async () => {
-      // The queue hands back the caller's own copies (made while the group's write was in flight).
+      // The queue hands back the caller's own copies (made when the result's events are read).
       return this.#queue.enqueue(validateBatch(events), options);
     });
+  }
+
+  async appendNormalised(events: NormalisedEvent[], options?: AppendOptions): Promise<AppendResult> {
+    this.#assertWritable();
+    return this.metrics.time('append', async () => this.#queue.enqueue(events, options));
   }
 
   async #persist(events: StoredEvent[]): Promise<void> {
@@ -314,7 +328,12 @@ export class FileStore implements EventStore {
 
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
-    for (let i = 0; i < events.length; i++) this.#hot.add(events[i]!, sizes[i]);
+    const versions = this.#streamVersions;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.#hot.add(e, sizes[i]);
+      versions.set(e.stream, e.version);
+    }
     this.#signal.notify();
   }
 
@@ -442,8 +461,7 @@ export class FileStore implements EventStore {
       lastSeq = out.segment.lastSeq;
     }
     unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
-    // A stream leaving the hot tier keeps its last version here (publish no longer records each one).
-    this.#hot.evictThrough(lastSeq, (stream, version) => this.#streamVersions.set(stream, version));
+    this.#hot.evictThrough(lastSeq);
     this.metrics.record('seal', performance.now() - t0);
   }
 
@@ -505,8 +523,6 @@ export class FileStore implements EventStore {
   }
 
   #streamVersion(stream: string): number {
-    const hot = this.#hot.streamVersion(stream);
-    if (hot) return hot;
     let v = this.#streamVersions.get(stream);
     if (v === undefined) this.#streamVersions.set(stream, (v = this.#sealed.lastVersion(stream)));
     return v;
@@ -773,7 +789,6 @@ export class FileStore implements EventStore {
     this.#ix.replaceAll(segs, counts);
     this.#sealed = new SealedTier(this.#ix, this.#source);
     this.#sealed.refresh();
-    this.#streamVersions.clear();
     return { segments: names.length, events: this.#ix.total };
   }
 

@@ -9,6 +9,8 @@ import { LineReader, type LineItem } from './lineReader';
 /** Anything that appends: an EventStore, a remote API client, a test double. */
 export interface ImportTarget {
   append(events: EventInput[]): Promise<AppendResult>;
+  /** When present, takes the importer's already validated events without validating them again. */
+  appendNormalised?(events: NormalisedEvent[]): Promise<AppendResult>;
 }
 
 /** Progress of the file being imported; counts are for that file. */
@@ -304,7 +306,8 @@ export async function appendBatch(
   const lineFault = (err: unknown): err is ChronoscopeError =>
     isChronoscopeError(err, 'INVALID_EVENT') || isChronoscopeError(err, 'DUPLICATE_ID');
   try {
-    account(await target.append(batch.map((p) => p.event)));
+    const events = batch.map((p) => p.event);
+    account(await (target.appendNormalised ? target.appendNormalised(events) : target.append(events)));
     return;
   } catch (err) {
     if (!lineFault(err)) throw failure(err, batch);

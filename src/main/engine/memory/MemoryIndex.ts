@@ -12,8 +12,9 @@ function add(m: Multi, key: string | undefined, seq: number): void {
   else m.set(key, [seq]);
 }
 
-type LazyKind = 'streamType' | 'tenant' | 'actor' | 'correlation' | 'causation' | 'tag' | 'hour';
+type LazyKind = 'stream' | 'streamType' | 'tenant' | 'actor' | 'correlation' | 'causation' | 'tag' | 'hour';
 const LAZY_KEYS: Record<LazyKind, (e: StoredEvent) => string | number | string[] | undefined> = {
+  stream: (e) => e.stream,
   streamType: (e) => `${e.stream}\u0000${e.type}`,
   tenant: (e) => e.tenant,
   actor: (e) => e.actor,
@@ -45,9 +46,11 @@ export class MemoryIndex {
   #seqs: number[] = [];
   #sizes: number[] = [];
   readonly #byId = new Map<string, StoredEvent>();
-  readonly #byStream = new Map<string, StoredEvent[]>();
   readonly #byType: Multi = new Map();
-  /** Secondary indexes built on first use and caught up on each use (appends pay only for id, stream, type). */
+  /**
+   * Secondary indexes built on first use and caught up on each use (appends pay only for id and
+   * type; the file backend's appends never ask for a hot stream, so even that index waits).
+   */
   readonly #lazy = new Map<LazyKind, { map: Map<string | number, number[]>; upTo: number }>();
   #bytes = 0;
   /** Counts of index use, for metrics. */
@@ -72,9 +75,6 @@ export class MemoryIndex {
     this.#events.push(e);
     this.#seqs.push(seq);
     this.#byId.set(e.id, e);
-    const s = this.#byStream.get(e.stream);
-    if (s) s.push(e);
-    else this.#byStream.set(e.stream, [e]);
     add(this.#byType, e.type, seq);
     const size = estimateEventBytes(e, lineBytes);
     this.#sizes.push(size);
@@ -117,26 +117,31 @@ export class MemoryIndex {
 
   /** All held events of a stream, in version order. */
   stream(stream: string): readonly StoredEvent[] {
-    return this.#byStream.get(stream) ?? [];
+    const l = this.#streams().get(stream);
+    return l ? l.map((seq) => this.getBySeq(seq)!) : [];
   }
 
   streamVersion(stream: string): number {
-    const s = this.#byStream.get(stream);
-    return s ? s[s.length - 1]!.version : 0;
+    const l = this.#streams().get(stream);
+    return l ? this.getBySeq(l[l.length - 1]!)!.version : 0;
+  }
+
+  #streams(): Map<string, number[]> {
+    return this.#index('stream') as Map<string, number[]>;
   }
 
   /** Names of the streams held. */
   streamNames(): IterableIterator<string> {
-    return this.#byStream.keys();
+    return this.#streams().keys();
   }
 
   /** Calls `f` with every held stream and its last held version. */
   forEachStreamVersion(f: (stream: string, lastVersion: number) => void): void {
-    for (const [s, l] of this.#byStream) f(s, l[l.length - 1]!.version);
+    for (const [s, l] of this.#streams()) f(s, this.getBySeq(l[l.length - 1]!)!.version);
   }
 
   streamCount(): number {
-    return this.#byStream.size;
+    return this.#streams().size;
   }
 
   /** Events with seq ≥ fromSeq, up to limit, in seq order. */
@@ -215,8 +220,7 @@ export class MemoryIndex {
     if (f.stream !== undefined) {
       if (f.types?.length === 1)
         out.push(list('stream+type', this.#index('streamType').get(`${f.stream}\u0000${f.types[0]}`)));
-      const evs = this.#byStream.get(f.stream) ?? [];
-      out.push({ index: 'stream', estimate: evs.length, seqs: () => evs.map((e) => e.seq) });
+      out.push(list('stream', this.#streams().get(f.stream)));
     }
     if (f.types && f.types.length > 0) {
       const lists = f.types.map((t) => this.#byType.get(t) ?? []);
@@ -292,6 +296,17 @@ export class MemoryIndex {
   evictThrough(maxSeq: number, streamGone?: (stream: string, lastVersion: number) => void): void {
     const n = upperBound(this.#seqs, maxSeq);
     if (n === 0) return;
+    // Which streams leave, and with which version, is read from the stream index before it drops them.
+    if (streamGone) {
+      const streams = this.#streams();
+      const left = new Set<string>();
+      for (let i = 0; i < n; i++) left.add(this.#events[i]!.stream);
+      for (const k of left) {
+        const l = streams.get(k)!;
+        const lastSeq = l[l.length - 1]!;
+        if (lastSeq <= maxSeq) streamGone(k, this.getBySeq(lastSeq)!.version);
+      }
+    }
     const gone = this.#events.slice(0, n);
     this.#events = this.#events.slice(n);
     this.#seqs = this.#seqs.slice(n);
@@ -299,22 +314,10 @@ export class MemoryIndex {
     this.#sizes = this.#sizes.slice(n);
     // Only the keys of evicted events are visited: the hot tier may hold far more keys than a
     // segment touches, and a seal must not freeze the host thread walking all of them.
-    const streams = new Set<string>();
     const types = new Set<string>();
     for (const e of gone) {
       this.#byId.delete(e.id);
-      streams.add(e.stream);
       types.add(e.type);
-    }
-    for (const k of streams) {
-      const l = this.#byStream.get(k);
-      if (!l) continue;
-      let i = 0;
-      while (i < l.length && l[i]!.seq <= maxSeq) i++;
-      if (i === l.length) {
-        this.#byStream.delete(k);
-        streamGone?.(k, l[l.length - 1]!.version);
-      } else if (i > 0) l.splice(0, i);
     }
     const drop = (m: Map<string | number, number[]>, k: string | number) => {
       const l = m.get(k);

@@ -1,4 +1,10 @@
-import { copyEvent, normaliseEvent, type EventInput, type StoredEvent } from '../../../shared/event';
+import {
+  copyEvent,
+  normaliseEvent,
+  type EventInput,
+  type NormalisedEvent,
+  type StoredEvent,
+} from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
 import {
   decodeCursor,
@@ -64,6 +70,11 @@ export class MemoryStore implements EventStore {
       // The queue's results are already the caller's own copies (sink.present).
       return this.#queue.enqueue(validateBatch(events), options);
     });
+  }
+
+  async appendNormalised(events: NormalisedEvent[], options?: AppendOptions): Promise<AppendResult> {
+    this.#open();
+    return this.metrics.time('append', async () => this.#queue.enqueue(events, options));
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

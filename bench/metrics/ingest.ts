@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NaiveSubject } from '../baselines/naive';
@@ -84,6 +85,9 @@ export async function ingestAll(ctx: RunContext, withBaselines: boolean): Promis
       await s?.close().catch(() => {});
     }
   }
+  // Every subject's writes reach the disk before anything is read: no write-back of one subject's
+  // ingest runs during another's measurements.
+  spawnSync('sync');
   const ceiling = ctx.limits?.jsonEventsPerSec;
   if (ceiling) {
     for (const name of names) {

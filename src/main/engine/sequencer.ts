@@ -1,5 +1,6 @@
 import type { NormalisedEvent, StoredEvent } from '../../shared/event';
 import { ChronoscopeError } from '../../shared/errors';
+import type { Interner } from './interner';
 import type { AppendOptions } from './types';
 
 /** What the sequencer needs to know about events already durable in the store. */
@@ -29,11 +30,14 @@ export class Sequencer {
   readonly #versions = new Map<string, number>();
   readonly #ids = new Map<string, StoredEvent>();
   readonly #source: SequencerSource;
+  readonly #intern?: Interner;
 
-  constructor(lastSeq: number, source: SequencerSource) {
+  /** `intern`: share one string per distinct name in stored events (a store holding every event). */
+  constructor(lastSeq: number, source: SequencerSource, intern?: Interner) {
     this.#lastSeq = lastSeq;
     this.#groupSeq = lastSeq;
     this.#source = source;
+    this.#intern = intern;
   }
 
   get lastSeq(): number {
@@ -97,18 +101,20 @@ export class Sequencer {
           }
         }
         // Built in envelope field order, so JSON.stringify of it is its stored line (storedLine).
+        const intern = this.#intern;
         const stored = {
           seq: ++seq,
           id: e.id,
-          stream,
+          stream: intern ? intern.get(stream) : stream,
           version: current + 1,
-          type: e.type,
+          type: intern ? intern.get(e.type) : e.type,
           time: e.time,
           recordedAt,
-          tenant: e.tenant,
+          tenant: intern ? intern.get(e.tenant) : e.tenant,
         } as StoredEvent;
-        if (e.actor !== undefined) stored.actor = e.actor;
-        if (e.correlationId !== undefined) stored.correlationId = e.correlationId;
+        if (e.actor !== undefined) stored.actor = intern ? intern.get(e.actor) : e.actor;
+        if (e.correlationId !== undefined)
+          stored.correlationId = intern ? intern.get(e.correlationId) : e.correlationId;
         if (e.causationId !== undefined) stored.causationId = e.causationId;
         if (e.tags !== undefined) stored.tags = e.tags;
         if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;

@@ -16,6 +16,7 @@ import {
   type QueryPage,
 } from '../../../shared/query';
 import { AppendQueue } from '../appendQueue';
+import { Interner } from '../interner';
 import { Sequencer } from '../sequencer';
 import { ChangeSignal, StoreSubscription } from '../subscription';
 import type {
@@ -46,10 +47,15 @@ export class MemoryStore implements EventStore {
   #closed = false;
 
   constructor() {
-    this.#sequencer = new Sequencer(0, {
-      streamVersion: (s) => this.#index.streamVersion(s),
-      eventById: (id) => this.#index.getById(id),
-    });
+    // Every event stays in memory here, so names are shared (the file backend's hot tier is brief).
+    this.#sequencer = new Sequencer(
+      0,
+      {
+        streamVersion: (s) => this.#index.streamVersion(s),
+        eventById: (id) => this.#index.getById(id),
+      },
+      new Interner(),
+    );
     this.#queue = new AppendQueue(this.#sequencer, {
       persist: async () => {},
       publish: (events) => {

@@ -39,7 +39,7 @@ import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
 import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
-import type { KeyCounts, SqliteIndex } from './SqliteIndex';
+import { newStreamsOnly, type KeyCounts, type SqliteIndex } from './SqliteIndex';
 import { SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
 import { SealedReader, type SealedFile } from './SealedReader';
 import { verifyStore } from './verify';
@@ -455,6 +455,7 @@ export class FileStore implements EventStore {
           if (!e) throw new ChronoscopeError('INTERNAL', `seq ${seq} of ${plainName} is not in the hot tier`);
           return e;
         },
+        newStreamsOnly(this.#ix),
       );
       this.#ix.addSegment(out.segment, out.blob, out.counts);
       this.#sealed.refresh();

@@ -41,6 +41,15 @@ function successor(b: Buffer): Buffer {
 export type KeyCounts = { kind: number; value: string; n: number }[];
 
 /**
+ * Whether a seal may name only the streams that begin in its segment (version 1): true while no
+ * seq was ever lost, because then every stream's first event was sealed, and named, in order.
+ * A repair that lost events may have lost a stream's first one; from then on seals name them all.
+ */
+export function newStreamsOnly(ix: SqliteIndex): boolean {
+  return ix.lastLostSeq() === 0;
+}
+
+/**
  * The SQLite side of the file backend: segment catalogue, event locations keyed by hashed
  * envelope fields, key counts and checkpoints. Writes happen once per sealed segment, in one
  * transaction, so the index only ever moves from one consistent state to the next.

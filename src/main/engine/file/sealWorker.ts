@@ -5,7 +5,7 @@ import { storePaths } from './layout';
 import { sealedFileArtifacts } from './recovery';
 import { sealSegment } from './sealer';
 import type { SegmentArtifacts } from './segmentArtifacts';
-import { SqliteIndex } from './SqliteIndex';
+import { newStreamsOnly, SqliteIndex } from './SqliteIndex';
 
 /** Nice value of the seal worker thread (0 normal … 19 lowest). */
 const SEAL_NICE = 5;
@@ -34,10 +34,11 @@ export type SealReply =
 async function seal(job: SealJob): Promise<SealReply> {
   const t0 = performance.now();
   const paths = storePaths(job.root);
-  const out = await sealSegment(paths, job.plainName, job.level, job.blockBytes);
   // Opened per job: the worker is shared by every store of the process and holds no files between jobs.
   const ix = new SqliteIndex(paths.db, false);
+  let out;
   try {
+    out = await sealSegment(paths, job.plainName, job.level, job.blockBytes, undefined, newStreamsOnly(ix));
     ix.addSegment(out.segment, out.blob, out.counts);
   } finally {
     ix.close();

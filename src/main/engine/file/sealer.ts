@@ -44,6 +44,8 @@ export async function sealSegment(
   level: number,
   blockBytes?: number,
   events?: (seq: number) => StoredEvent,
+  /** See segmentArtifacts: true only while the catalogue names every stream of earlier segments. */
+  newStreamsOnly = false,
 ): Promise<SegmentArtifacts> {
   const raw = readFileSync(paths.segment(plainName));
   const lines: { uoff: number; line: Buffer }[] = [];
@@ -84,6 +86,7 @@ export async function sealSegment(
     { name, bytes: encoded.data.length, sha256: sha256(encoded.data), blocks, totalU },
     lines,
     evs,
+    newStreamsOnly,
   );
 }
 

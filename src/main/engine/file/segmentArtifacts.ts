@@ -19,6 +19,11 @@ export function segmentArtifacts(
   file: { name: string; bytes: number; sha256: string; blocks: BlockEntry[]; totalU: number },
   lines: { uoff: number; line: Buffer }[],
   events: StoredEvent[],
+  /**
+   * Name only the streams that begin in this segment (an event at version 1): sealing, where every
+   * earlier segment is already in the catalogue, so the rest are known. Rebuild and repair name all.
+   */
+  newStreamsOnly = false,
 ): SegmentArtifacts {
   const records: SealedRecord[] = events.map((event, i) => ({
     event,
@@ -35,7 +40,7 @@ export function segmentArtifacts(
   const times = new Float64Array(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    streams.set(e.stream, (streams.get(e.stream) ?? 0) + 1);
+    if (!newStreamsOnly || e.version === 1) streams.set(e.stream, (streams.get(e.stream) ?? 0) + 1);
     types.set(e.type, (types.get(e.type) ?? 0) + 1);
     tenants.set(e.tenant, (tenants.get(e.tenant) ?? 0) + 1);
     const t = Date.parse(e.time);

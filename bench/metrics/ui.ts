@@ -1,17 +1,16 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 import { startWebHost, type WebHost } from '../../src/main/host/web';
 import type { RunContext } from '../context';
 import { errorCell } from '../rows';
 import { summarise } from '../stats';
+import { ensureRendererBuilt, RENDERER_DIR } from '../../test/support/rendererBuild';
 
 export const UI_ROWS = ['ui-filter-first-rows', 'ui-scroll-frame'] as const;
 
 const CHROMIUM = '/usr/bin/chromium';
-const RENDERER = join(import.meta.dirname, '..', '..', 'out', 'renderer');
+const RENDERER = RENDERER_DIR;
 const FILTER_RUNS = 12;
 const SCROLL_FRAMES = 240;
 
@@ -60,43 +59,14 @@ async function scrollFrames(page: Page): Promise<number[]> {
   return page.evaluate(`(${SCROLL_SCRIPT})(${SCROLL_FRAMES})`) as Promise<number[]>;
 }
 
-/** Newest modification time under a folder (source files only matter here). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Missing, or older than the renderer's or shared sources: measuring it would time old code. */
-function rendererStale(): boolean {
-  const index = join(RENDERER, 'index.html');
-  if (!existsSync(index)) return true;
-  const src = join(RENDERER, '..', '..', 'src');
-  return Math.max(newest(join(src, 'renderer')), newest(join(src, 'shared'))) > statSync(index).mtimeMs;
-}
-
 /** The UI rows of #4's goals: the renderer in Debian's Chromium against the web host on the bench store. */
 export async function uiRows(ctx: RunContext, dir: string, types: readonly string[]): Promise<void> {
   const keys = UI_ROWS.filter((k) => ctx.wants(k));
   if (keys.length === 0) return;
   const na = (why: string) => keys.forEach((k) => ctx.table.set(k, 'ours', { na: why }));
   if (!existsSync(CHROMIUM)) return na(`${CHROMIUM} missing (apt-get install chromium)`);
-  if (rendererStale()) {
-    ctx.log('ui: building the renderer (electron-vite build)');
-    const root = join(RENDERER, '..', '..');
-    const r = spawnSync(
-      process.execPath,
-      [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
-      {
-        cwd: root,
-        encoding: 'utf8',
-      },
-    );
-    if (r.status !== 0) return na(`renderer build failed: ${(r.stderr || r.stdout).split('\n')[0]}`);
-  }
+  const built = ensureRendererBuilt((m) => ctx.log(`ui: ${m}`));
+  if (!built.ok) return na(`renderer build failed: ${built.output.split('\n')[0]}`);
   let store: FileStore | undefined;
   let host: WebHost | undefined;
   let browser: Browser | undefined;

@@ -183,6 +183,17 @@ describe('importFiles', () => {
     expect((err as ChronoscopeError).details?.summary).toMatchObject({ imported: 10 });
   });
 
+  it('with a batch in flight while the next is parsed, nothing after a failed batch is appended and order holds', async () => {
+    const path = await camelFile('ok.jsonl', 50);
+    let n = 0;
+    const target = memoryTarget(() => (++n > 20 ? new ChronoscopeError('NO_SPACE', 'disk full') : undefined));
+    const err = await importFiles(target, [path], { batchSize: 10 }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`importing lines 21–30 of ${path}: disk full`);
+    // Batches 1 and 2 were stored, batch 3 failed, and no later batch was ever offered.
+    expect(target.calls).toEqual([10, 10, 10]);
+    expect(target.events.map((e) => (e.data as { n: number }).n)).toEqual([...Array(20).keys()]);
+  });
+
   it('a store reporting CORRUPT aborts the import rather than passing for a damaged input file', async () => {
     const path = await camelFile('ok.jsonl', 5);
     const target = memoryTarget(() => new ChronoscopeError('CORRUPT', 'segment 7 is damaged'));

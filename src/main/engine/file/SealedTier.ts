@@ -4,6 +4,7 @@ import { ChronoscopeError } from '../../../shared/errors';
 import { isAscii } from 'node:buffer';
 import { SegmentIndex, type Kind } from './segmentIndex';
 import { lowerBound } from '../memory/sortedSeqs';
+import { IdHashes } from './idHashes';
 import { keyHash32 } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 
@@ -39,29 +40,6 @@ function rawTextTest(search: string | undefined): ((raw: Buffer) => boolean) | u
 const MAX_PREFIX_STREAMS = 500;
 
 /** Merges sorted arrays into one sorted array (4 bytes per sealed event for the id hashes). */
-function mergeSorted(lists: Uint32Array[]): Uint32Array {
-  let n = 0;
-  for (const l of lists) n += l.length;
-  const out = new Uint32Array(n);
-  let at = 0;
-  for (const l of lists) {
-    out.set(l, at);
-    at += l.length;
-  }
-  return out.sort();
-}
-
-function mergeTwo(a: Uint32Array, b: Uint32Array): Uint32Array {
-  const out = new Uint32Array(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = a[i]! <= b[j]! ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
-}
-
 function unionSorted(lists: ArrayLike<number>[]): ArrayLike<number> {
   if (lists.length === 1) return lists[0]!;
   const all: number[] = [];
@@ -92,29 +70,10 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
  * intersecting per-segment postings, pruning whole segments by seq and time range, and checking
  * each candidate against the filter's one definition (matchesFilter).
  */
-const ID_BUCKETS = 1 << 16;
-
-/** Start of each top-16-bit bucket in sorted 32-bit hashes (entry ID_BUCKETS is the length). */
-function bucketStarts(a: Uint32Array): Uint32Array {
-  const starts = new Uint32Array(ID_BUCKETS + 1);
-  let i = 0;
-  for (let b = 0; b <= ID_BUCKETS; b++) {
-    while (i < a.length && a[i]! >>> 16 < b) i++;
-    starts[b] = i;
-  }
-  return starts;
-}
-
 export class SealedTier {
   #segs: SealedSegment[] = [];
-  /** Every sealed id's 32-bit hash, sorted: one binary search answers "may this id exist?" on append. */
-  #idHashes: Uint32Array = new Uint32Array(0);
-  /**
-   * Where each top-16-bit bucket of #idHashes starts (65,537 entries): a lookup searches ~n/65,536
-   * hashes instead of all n, so it touches one or two cache lines, not twenty (appends ask for
-   * every new id).
-   */
-  #idBuckets: Uint32Array = new Uint32Array(ID_BUCKETS + 1);
+  /** Every sealed id's 32-bit hash: one probe answers "may this id exist?" on append. */
+  readonly #ids = new IdHashes();
 
   constructor(
     private readonly db: SqliteIndex,
@@ -145,12 +104,10 @@ export class SealedTier {
       next.push(seg);
       added.push(seg);
     }
-    const kept = next.length - added.length === this.#segs.length && added.length <= 1;
-    // Usually one new segment: merge it into the sorted ids in linear time instead of re-sorting all.
-    this.#idHashes = kept
-      ? added.reduce((acc, s) => mergeTwo(acc, s.ix.keyHashes('id')), this.#idHashes)
-      : mergeSorted(next.map((s) => s.ix.keyHashes('id')));
-    this.#idBuckets = bucketStarts(this.#idHashes);
+    const kept = next.length - added.length === this.#segs.length;
+    // Usually one new segment: its ids join in the background instead of re-sorting all of them.
+    if (kept) for (const s of added) this.#ids.add(s.ix.keyHashes('id'));
+    else this.#ids.reset(next.map((s) => s.ix.keyHashes('id')));
     this.#segs = next;
   }
 
@@ -194,11 +151,7 @@ export class SealedTier {
 
   /** Whether any of these ids may be sealed (hash hit); lets the sequencer skip loads for new ids. */
   mayHaveId(id: string): boolean {
-    const h = keyHash32(id);
-    const a = this.#idHashes;
-    const top = h >>> 16;
-    const i = lowerBound(a, h, this.#idBuckets[top]!, this.#idBuckets[top + 1]!);
-    return i < a.length && a[i] === h;
+    return this.#ids.has(keyHash32(id));
   }
 
   stream(stream: string, fromVersion: number, toVersion: number): StoredEvent[] {

@@ -133,27 +133,21 @@ function lazyResult(
   rest: Omit<AppendResult, 'events'>,
 ): AppendResult {
   const out = { ...rest } as AppendResult;
+  // Once read or assigned, `events` becomes a plain data property.
+  const settle = (events: StoredEvent[]) => {
+    Object.defineProperty(out, 'events', {
+      value: events,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    return events;
+  };
   Object.defineProperty(out, 'events', {
     enumerable: true,
     configurable: true,
-    get() {
-      const events = results.map(present);
-      Object.defineProperty(out, 'events', {
-        value: events,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-      return events;
-    },
-    set(v: StoredEvent[]) {
-      Object.defineProperty(out, 'events', {
-        value: v,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    },
+    get: () => settle(results.map(present)),
+    set: settle,
   });
   return out;
 }

@@ -88,6 +88,7 @@ export function formatRanges(seqs: number[]): string {
     .join(', ');
 }
 
+/** Ascending seqs as [first, last] runs. */
 export function toRanges(seqs: number[]): [number, number][] {
   const out: [number, number][] = [];
   for (const s of seqs) {

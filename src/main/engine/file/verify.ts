@@ -4,6 +4,7 @@ import { BgzfError } from './bgzf';
 import { crc32, sha256File } from './checksum';
 import { parseSegmentName, type StorePaths } from './layout';
 import type { OpenReport } from './recovery';
+import { toRanges } from './repair';
 import { readSealedLines } from './sealedRecords';
 import { readWholeFile, scanSegmentLines } from './ActiveSegment';
 import type { SqliteIndex } from './SqliteIndex';
@@ -151,13 +152,3 @@ export async function verifyStore(
   return out;
 }
 
-/** Ascending seqs as [first, last] runs. */
-function toRanges(seqs: number[]): [number, number][] {
-  const out: [number, number][] = [];
-  for (const s of seqs) {
-    const last = out[out.length - 1];
-    if (last && s === last[1] + 1) last[1] = s;
-    else out.push([s, s]);
-  }
-  return out;
-}

@@ -175,24 +175,18 @@ export class HotTier {
 
   /**
    * Forgets every event with seq ≤ maxSeq: whole generations are dropped, a generation cut in the
-   * middle (a read-only store catching up with its writer) is trimmed. `streamGone` hears of each
-   * stream of an evicted generation with its last version there, oldest generation first, so the
-   * last call for a stream carries its latest evicted version. It may name a stream a newer
-   * generation still holds: callers consult the hot tier first, and that generation's own
-   * eviction reports the newer version.
+   * middle (a read-only store catching up with its writer) is trimmed.
    */
-  evictThrough(maxSeq: number, streamGone?: (stream: string, lastVersion: number) => void): void {
+  evictThrough(maxSeq: number): void {
     let drop = 0;
     while (drop < this.#gens.length && this.#gens[drop]!.size && this.#gens[drop]!.lastSeq <= maxSeq) drop++;
-    const gone = this.#gens.slice(0, drop);
     this.#gens = this.#gens.slice(drop);
     this.#idBits = this.#idBits.slice(drop);
     if (this.#gens.length === 0) {
       this.#gens.push(new MemoryIndex());
       this.#idBits.push(new Uint32Array(ID_BITS / 32));
     }
-    if (streamGone) for (const g of gone) g.forEachStreamVersion(streamGone);
     const first = this.#gens[0]!;
-    if (first.size && first.firstSeq <= maxSeq) first.evictThrough(maxSeq, streamGone);
+    if (first.size && first.firstSeq <= maxSeq) first.evictThrough(maxSeq);
   }
 }

@@ -135,11 +135,6 @@ export class MemoryIndex {
     return this.#streams().keys();
   }
 
-  /** Calls `f` with every held stream and its last held version. */
-  forEachStreamVersion(f: (stream: string, lastVersion: number) => void): void {
-    for (const [s, l] of this.#streams()) f(s, this.getBySeq(l[l.length - 1]!)!.version);
-  }
-
   streamCount(): number {
     return this.#streams().size;
   }
@@ -290,23 +285,11 @@ export class MemoryIndex {
   }
 
   /**
-   * Forgets every event with seq ≤ maxSeq (they now live in sealed segments); `streamGone` hears of
-   * each stream that leaves entirely, with its last version.
+   * Forgets every event with seq ≤ maxSeq (they now live in sealed segments).
    */
-  evictThrough(maxSeq: number, streamGone?: (stream: string, lastVersion: number) => void): void {
+  evictThrough(maxSeq: number): void {
     const n = upperBound(this.#seqs, maxSeq);
     if (n === 0) return;
-    // Which streams leave, and with which version, is read from the stream index before it drops them.
-    if (streamGone) {
-      const streams = this.#streams();
-      const left = new Set<string>();
-      for (let i = 0; i < n; i++) left.add(this.#events[i]!.stream);
-      for (const k of left) {
-        const l = streams.get(k)!;
-        const lastSeq = l[l.length - 1]!;
-        if (lastSeq <= maxSeq) streamGone(k, this.getBySeq(lastSeq)!.version);
-      }
-    }
     const gone = this.#events.slice(0, n);
     this.#events = this.#events.slice(n);
     this.#seqs = this.#seqs.slice(n);

@@ -11,6 +11,7 @@ import {
   BlockCache,
   MAX_BLOCK_INPUT,
   encodeBlocks,
+  encodeLineBuffer,
   hasEofMarker,
   iterateBlocks,
   iterateFileBlocks,
@@ -196,6 +197,23 @@ describe('encodeBlocks and reading back', () => {
     }
     const small = await encodeBlocks(eventLines(1_000), { blockInputCap: 1000 });
     expect(small.blocks.every((b) => b.usize <= 1000)).toBe(true);
+  });
+
+  it('encodeLineBuffer cuts a buffer of lines into exactly the blocks encodeBlocks makes of them', async () => {
+    const sizes = [10, 90, 15, 40, 100, 7, 64, 250, 3, 31, 32, 33, 1];
+    for (const cap of [16, 32, 64, 100]) {
+      const lines = sizes.map((n, i) => Buffer.alloc(n, 97 + (i % 26)));
+      const raw = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+      const starts: number[] = [];
+      lines.reduce((u, l) => (starts.push(u), u + l.length + 1), 0);
+      const a = await encodeBlocks(lines, { blockInputCap: cap, level: 1 });
+      const b = await encodeLineBuffer(raw, starts, lines.length, raw.length, {
+        blockInputCap: cap,
+        level: 1,
+      });
+      expect(b.blocks).toEqual(a.blocks);
+      expect(b.data.equals(a.data)).toBe(true);
+    }
   });
 
   it('offsets blocks and virtual offsets by baseOffset so appended batches stay addressable', async () => {

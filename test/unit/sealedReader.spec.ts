@@ -8,6 +8,7 @@ import { crc32 } from '../../src/main/engine/file/checksum';
 import { inflateRawInto } from '../../src/main/engine/file/rawInflate';
 import { SealedReader, type SealedFile } from '../../src/main/engine/file/SealedReader';
 import { SegmentIndex } from '../../src/main/engine/file/segmentIndex';
+import { SegmentColumns } from '../../src/main/engine/file/segmentColumns';
 import type { StoredEvent } from '../../src/shared/event';
 
 let dir: string;
@@ -43,11 +44,11 @@ async function sealed(
   const enc = await encodeBlocks(lines, { blockInputCap, level: 6 });
   const path = join(dir, `seg-${id}.jsonl.gz`);
   writeFileSync(path, enc.data);
+  const cols = new SegmentColumns(evs.length);
   let uoff = 0;
-  const records = evs.map((event, i) => {
-    const r = { event, uoff, len: lines[i]!.length, crc: crc32(lines[i]!) };
+  evs.forEach((event, i) => {
+    cols.addEvent(event, uoff, crc32(lines[i]!));
     uoff += lines[i]!.length + 1;
-    return r;
   });
   let ustart = 0;
   const blocks = enc.blocks.map((b) => {
@@ -55,7 +56,7 @@ async function sealed(
     ustart += b.usize;
     return e;
   });
-  const ix = SegmentIndex.parse(SegmentIndex.build(records, blocks, uoff));
+  const ix = SegmentIndex.parse(SegmentIndex.build(cols.finish(uoff), blocks));
   return { id, fd: openSync(path, 'r'), bytes: enc.data.length, ix, lines };
 }
 

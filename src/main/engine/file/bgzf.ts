@@ -189,11 +189,60 @@ export async function encodeBlocks(
 ): Promise<EncodedBlocks> {
   const level = opts.level ?? 6;
   const cap = opts.blockInputCap ?? MAX_BLOCK_INPUT;
+  checkOptions(level, cap);
+  const { inputs, spots } = pack(lines, cap);
+  const { data, blocks } = await compressInputs(inputs, level, opts);
+  const records = spots.map((s) => ({
+    voff: makeVirtualOffset(blocks[s.block].offset, s.inBlock),
+    length: s.length,
+  }));
+  return { data, records, blocks };
+}
+
+/**
+ * Encodes a buffer of whole JSONL lines (each ending in '\n'; line i starts at lineStarts[i], the
+ * last ends at totalU) as blocked gzip. Blocks are cut exactly as encodeBlocks cuts them, but are
+ * views of `raw`: no per-line buffers and no copy (sealing, where the lines already sit in a file).
+ */
+export async function encodeLineBuffer(
+  raw: Buffer,
+  lineStarts: ArrayLike<number>,
+  n: number,
+  totalU: number,
+  opts: EncodeOptions = {},
+): Promise<Omit<EncodedBlocks, 'records'>> {
+  const level = opts.level ?? 6;
+  const cap = opts.blockInputCap ?? MAX_BLOCK_INPUT;
+  checkOptions(level, cap);
+  const inputs: Buffer[] = [];
+  let bs = 0;
+  for (let i = 0; i < n; i++) {
+    const s = lineStarts[i]!;
+    const len = (i + 1 < n ? lineStarts[i + 1]! : totalU) - s;
+    if (len > cap - (s - bs) && s > bs) {
+      inputs.push(raw.subarray(bs, s));
+      bs = s;
+    }
+    if (len <= cap) continue;
+    // A line longer than a block: whole pieces of it, the rest starts the next block.
+    for (; s + len - bs >= cap; bs += cap) inputs.push(raw.subarray(bs, bs + cap));
+  }
+  if (totalU > bs) inputs.push(raw.subarray(bs, totalU));
+  return compressInputs(inputs, level, opts);
+}
+
+function checkOptions(level: number, cap: number): void {
   if (!Number.isInteger(level) || level < 0 || level > 9)
     throw new ChronoscopeError('INVALID_ARGUMENT', `compression level must be 0..9, got ${level}`);
   if (!Number.isInteger(cap) || cap < 1 || cap > MAX_BLOCK_INPUT)
     throw new ChronoscopeError('INVALID_ARGUMENT', `blockInputCap must be 1..${MAX_BLOCK_INPUT}, got ${cap}`);
-  const { inputs, spots } = pack(lines, cap);
+}
+
+async function compressInputs(
+  inputs: Buffer[],
+  level: number,
+  opts: EncodeOptions,
+): Promise<Omit<EncodedBlocks, 'records'>> {
   const members = opts.inline
     ? inputs.map((b) => compressBlockInline(b, level))
     : await mapLimited(inputs, ENCODE_CONCURRENCY, (b) => compressBlock(b, level));
@@ -203,12 +252,8 @@ export async function encodeBlocks(
     blocks.push({ offset, csize: members[i].length, usize: inputs[i].length });
     offset += members[i].length;
   }
-  const records = spots.map((s) => ({
-    voff: makeVirtualOffset(blocks[s.block].offset, s.inBlock),
-    length: s.length,
-  }));
   if (opts.eof !== false) members.push(BGZF_EOF);
-  return { data: Buffer.concat(members), records, blocks };
+  return { data: Buffer.concat(members), blocks };
 }
 
 /** Checks a member header at buf[pos] (which must hold 12 + XLEN bytes) and returns BSIZE + 1. */

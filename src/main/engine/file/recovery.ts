@@ -8,7 +8,7 @@ import { SqliteIndex } from './SqliteIndex';
 import type { OpenReport } from '../../../shared/storeTypes';
 
 export type { OpenReport } from '../../../shared/storeTypes';
-import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
+import { columnsOfEvents, segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
 import { INDEX_FORMAT } from './sqliteSchema';
 import { scanActiveSegment, truncateSegment } from './ActiveSegment';
 import { fsyncDir, unlinkDurably } from './sealer';
@@ -114,8 +114,7 @@ export async function sealedFileArtifacts(paths: StorePaths, name: string): Prom
   }
   return segmentArtifacts(
     { name, bytes: statSync(path).size, sha256: await sha256File(path), blocks, totalU },
-    lines,
-    events,
+    columnsOfEvents(lines, events),
   );
 }
 

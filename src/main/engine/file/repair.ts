@@ -32,7 +32,7 @@ import { activeSegmentName, parseSegmentName, sealedSegmentName, storePaths, typ
 import { StoreLock } from './lock';
 import { emptyReport, indexSealedFile, openIndex } from './recovery';
 import { fsyncDir, unlinkDurably, writeFileDurably } from './sealer';
-import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
+import { columnsOfEvents, segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
 import { SegmentIndex } from './segmentIndex';
 import { KEY_KIND } from './sqliteSchema';
 import type { LostSeq, SegmentRecord, SqliteIndex } from './SqliteIndex';
@@ -221,8 +221,10 @@ async function writeSealedRun(paths: StorePaths, run: SalvagedLine[], opts: Repa
   writeFileDurably(paths.segment(name), encoded.data);
   return segmentArtifacts(
     { name, bytes: encoded.data.length, sha256: sha256(encoded.data), blocks, totalU: u },
-    lines,
-    run.map((r) => r.event),
+    columnsOfEvents(
+      lines,
+      run.map((r) => r.event),
+    ),
   );
 }
 

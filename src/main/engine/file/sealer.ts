@@ -1,12 +1,12 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import type { StoredEvent } from '../../../shared/event';
-import { parseStoredEnvelope } from './storedEnvelope';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
-import { encodeBlocks } from './bgzf';
-import { sha256 } from './checksum';
+import { encodeLineBuffer } from './bgzf';
+import { crc32, sha256 } from './checksum';
 import { sealedSegmentName, type StorePaths } from './layout';
 import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
+import { SegmentColumns } from './segmentColumns';
 
 /** Writes a whole file durably under a temporary name and renames it into place (tmp + fsync + rename). */
 export function writeFileDurably(path: string, data: Buffer): void {
@@ -44,38 +44,35 @@ export async function sealSegment(
   level: number,
   blockBytes?: number,
   events?: (seq: number) => StoredEvent,
-  /** See segmentArtifacts: true only while the catalogue names every stream of earlier segments. */
+  /** See SegmentColumns: true only while the catalogue names every stream of earlier segments. */
   newStreamsOnly = false,
 ): Promise<SegmentArtifacts> {
   const raw = readFileSync(paths.segment(plainName));
-  const lines: { uoff: number; line: Buffer }[] = [];
-  for (let start = 0; start < raw.length;) {
+  // ~350 bytes a line is typical; the columns grow if not.
+  const cols = new SegmentColumns(Math.ceil(raw.length / 256), newStreamsOnly);
+  let totalU = 0;
+  for (let start = 0, i = 0; start < raw.length; i++) {
     const nl = raw.indexOf(10, start);
     if (nl === -1) break;
-    lines.push({ uoff: start, line: raw.subarray(start, nl) });
-    start = nl + 1;
+    // Without the hot tier at hand (a worker), the lines on disk are read: they are the truth anyway.
+    if (events && i > 0) cols.addEvent(events(cols.firstSeq + i), start, crc32(raw.subarray(start, nl)));
+    else cols.addLine(raw, start, nl, start, () => `${plainName} line ${i + 1}`);
+    start = totalU = nl + 1;
   }
-  if (lines.length === 0) throw new ChronoscopeError('INTERNAL', `${plainName} holds no whole line to seal`);
-  // Without the hot tier at hand (a worker), the lines on disk are parsed: they are the truth anyway.
-  // Only their envelopes: the index needs nothing from data or meta.
-  const parse = (i: number) => parseStoredEnvelope(lines[i]!.line, `${plainName} line ${i + 1}`);
-  const first = parse(0);
-  const evs: StoredEvent[] = lines.map((_, i) =>
-    events ? events(first.seq + i) : i === 0 ? first : parse(i),
-  );
-  const encoded = await encodeBlocks(
-    lines.map((l) => l.line),
+  if (cols.n === 0) throw new ChronoscopeError('INTERNAL', `${plainName} holds no whole line to seal`);
+  const encoded = await encodeLineBuffer(raw, cols.uoff, cols.n, totalU, {
+    level,
+    blockInputCap: blockBytes,
     // In the seal worker, compress there: the shared threadpool stays free for appends' write + fsync.
-    { level, blockInputCap: blockBytes, inline: !isMainThread },
-  );
-  const totalU = lines.length ? lines[lines.length - 1]!.uoff + lines[lines.length - 1]!.line.length + 1 : 0;
+    inline: !isMainThread,
+  });
   let ustart = 0;
   const blocks = encoded.blocks.map((b) => {
     const e = { coff: b.offset, ustart };
     ustart += b.usize;
     return e;
   });
-  const name = sealedSegmentName(first.seq, first.seq + lines.length - 1);
+  const name = sealedSegmentName(cols.firstSeq, cols.lastSeq);
   try {
     writeFileDurably(paths.segment(name), encoded.data);
     fsyncDir(paths.segments);
@@ -84,9 +81,7 @@ export async function sealSegment(
   }
   return segmentArtifacts(
     { name, bytes: encoded.data.length, sha256: sha256(encoded.data), blocks, totalU },
-    lines,
-    evs,
-    newStreamsOnly,
+    cols,
   );
 }
 

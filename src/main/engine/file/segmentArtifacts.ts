@@ -1,7 +1,8 @@
 import type { StoredEvent } from '../../../shared/event';
 import { crc32 } from './checksum';
 import { KEY_KIND } from './sqliteSchema';
-import { SegmentIndex, type BlockEntry, type SealedRecord } from './segmentIndex';
+import { SegmentColumns } from './segmentColumns';
+import { SegmentIndex, type BlockEntry } from './segmentIndex';
 import type { KeyCounts, SegmentRecord } from './SqliteIndex';
 
 /** Everything the catalogue stores about one sealed segment. */
@@ -12,48 +13,21 @@ export interface SegmentArtifacts {
 }
 
 /**
- * Builds the catalogue row, index blob and key counts of a sealed segment from its lines and
- * events; the same code serves sealing and rebuilding, so both produce identical indexes.
+ * Builds the catalogue row, index blob and key counts of a sealed segment from its columns; the
+ * same code serves sealing, rebuilding and repair, so all produce identical indexes.
  */
 export function segmentArtifacts(
   file: { name: string; bytes: number; sha256: string; blocks: BlockEntry[]; totalU: number },
-  lines: { uoff: number; line: Buffer }[],
-  events: StoredEvent[],
-  /**
-   * Name only the streams that begin in this segment (an event at version 1): sealing, where every
-   * earlier segment is already in the catalogue, so the rest are known. Rebuild and repair name all.
-   */
-  newStreamsOnly = false,
+  cols: SegmentColumns,
 ): SegmentArtifacts {
-  const records: SealedRecord[] = events.map((event, i) => ({
-    event,
-    uoff: lines[i]!.uoff,
-    len: lines[i]!.line.length,
-    crc: crc32(lines[i]!.line),
-  }));
-  // One map per kind: no composite string key per event (rebuild speed).
-  const streams = new Map<string, number>();
-  const types = new Map<string, number>();
-  const tenants = new Map<string, number>();
-  let minTime = Infinity;
-  let maxTime = -Infinity;
-  const times = new Float64Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    if (!newStreamsOnly || e.version === 1) streams.set(e.stream, (streams.get(e.stream) ?? 0) + 1);
-    types.set(e.type, (types.get(e.type) ?? 0) + 1);
-    tenants.set(e.tenant, (tenants.get(e.tenant) ?? 0) + 1);
-    const t = Date.parse(e.time);
-    times[i] = t;
-    if (t < minTime) minTime = t;
-    if (t > maxTime) maxTime = t;
-  }
+  cols.finish(file.totalU);
+  const { minTime, maxTime } = cols;
   return {
     segment: {
       name: file.name,
-      firstSeq: events[0]!.seq,
-      lastSeq: events[events.length - 1]!.seq,
-      count: events.length,
+      firstSeq: cols.firstSeq,
+      lastSeq: cols.lastSeq,
+      count: cols.n,
       bytes: file.bytes,
       rawBytes: file.totalU,
       blocks: file.blocks.length,
@@ -62,11 +36,22 @@ export function segmentArtifacts(
       maxTime: Number.isFinite(maxTime) ? maxTime : null,
       sealedAt: new Date().toISOString(),
     },
-    blob: SegmentIndex.build(records, file.blocks, file.totalU, times),
+    blob: SegmentIndex.build(cols, file.blocks),
     counts: [
-      ...[...streams].map(([value, n]) => ({ kind: KEY_KIND.stream, value, n })),
-      ...[...types].map(([value, n]) => ({ kind: KEY_KIND.type, value, n })),
-      ...[...tenants].map(([value, n]) => ({ kind: KEY_KIND.tenant, value, n })),
+      ...[...cols.streams].map(([value, n]) => ({ kind: KEY_KIND.stream, value, n })),
+      ...[...cols.types].map(([value, n]) => ({ kind: KEY_KIND.type, value, n })),
+      ...[...cols.tenants].map(([value, n]) => ({ kind: KEY_KIND.tenant, value, n })),
     ],
   };
+}
+
+/** Columns of parsed events whose lines are given (in seq order, contiguous from offset 0). */
+export function columnsOfEvents(
+  lines: readonly { uoff: number; line: Buffer }[],
+  events: readonly StoredEvent[],
+  newStreamsOnly = false,
+): SegmentColumns {
+  const cols = new SegmentColumns(events.length, newStreamsOnly);
+  for (let i = 0; i < events.length; i++) cols.addEvent(events[i]!, lines[i]!.uoff, crc32(lines[i]!.line));
+  return cols;
 }

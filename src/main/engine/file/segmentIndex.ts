@@ -1,11 +1,10 @@
-import type { StoredEvent } from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
 import { makeVirtualOffset } from './bgzf';
 import { keyHash32 } from './keyHash';
 
-/** The envelope fields the sealed index can look up by key. */
-export const KINDS = ['id', 'stream', 'type', 'tenant', 'actor', 'correlation', 'causation', 'tag'] as const;
-export type Kind = (typeof KINDS)[number];
+import { KINDS, type Kind, type SegmentColumns } from './segmentColumns';
+
+export { KINDS, type Kind };
 
 const FORMAT = 3;
 /** Coarse times are whole seconds in a Uint32 from the segment's first time. */
@@ -27,15 +26,6 @@ function lowerBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): num
     else hi = m;
   }
   return lo;
-}
-
-/** What the seal step knows about one event: its place in the uncompressed stream and its checksum. */
-export interface SealedRecord {
-  event: StoredEvent;
-  /** Offset of the line in the segment's uncompressed byte stream. */
-  uoff: number;
-  len: number;
-  crc: number;
 }
 
 /** One gzip member: where it starts on disk and in the uncompressed stream. */
@@ -184,40 +174,19 @@ export class SegmentIndex {
     return end - this.#blockU[b]!;
   }
 
-  /** Builds the blob for a segment from its records (in seq order) and its gzip members. */
-  /** `parsedTimes`, when the caller already has them, are Date.parse of each record's time. */
-  static build(
-    records: SealedRecord[],
-    blocks: BlockEntry[],
-    totalU: number,
-    parsedTimes?: Float64Array,
-  ): Buffer {
-    const n = records.length;
+  /** Builds the blob for a segment from its columns (closed by finish) and its gzip members. */
+  static build(cols: SegmentColumns, blocks: BlockEntry[]): Buffer {
+    const n = cols.n;
     if (n === 0) throw new ChronoscopeError('INTERNAL', 'cannot index an empty segment');
-    const firstSeq = records[0]!.event.seq;
-    let minTime = Infinity;
-    let maxTime = -Infinity;
-    const times = parsedTimes ?? new Float64Array(n);
-    records.forEach((r, i) => {
-      if (r.event.seq !== firstSeq + i)
-        throw new ChronoscopeError('CORRUPT', `seq ${r.event.seq} breaks the run starting at ${firstSeq}`);
-      const t = parsedTimes ? times[i]! : Date.parse(r.event.time);
-      times[i] = t;
-      if (t < minTime) minTime = t;
-      if (t > maxTime) maxTime = t;
-    });
+    const { minTime, maxTime, times } = cols;
     const parts: [string, ArrayBufferView][] = [];
-    const uoff = new Uint32Array(n + 1);
-    const crc = new Uint32Array(n);
+    const uoff = cols.uoff.subarray(0, n + 1);
+    const crc = cols.crc.subarray(0, n);
     const secs = new Uint32Array(n);
-    records.forEach((r, i) => {
-      uoff[i] = r.uoff;
-      crc[i] = r.crc;
-      // Whole seconds from the segment's first whole second: exact second boundaries, for histograms.
-      secs[i] =
-        maxTime - minTime > MAX_COARSE_SPAN ? 0 : Math.floor(times[i]! / 1000) - Math.floor(minTime / 1000);
-    });
-    uoff[n] = totalU;
+    const coarse = maxTime - minTime <= MAX_COARSE_SPAN;
+    const minSec = Math.floor(minTime / 1000);
+    // Whole seconds from the segment's first whole second: exact second boundaries, for histograms.
+    if (coarse) for (let i = 0; i < n; i++) secs[i] = Math.floor(times[i]! / 1000) - minSec;
     // On disk, the usual shapes take 2 bytes an event instead of 4: line steps (lines are contiguous
     // from 0 and shorter than 64 KiB) and zigzag second deltas (neighbours < 9 hours apart).
     const ustep = new Uint16Array(n);
@@ -241,40 +210,11 @@ export class SegmentIndex {
       ['blockC', Float64Array.from(blocks.map((b) => b.coff))],
       ['blockU', Uint32Array.from(blocks.map((b) => b.ustart))],
     );
-    // One value per event for every kind but tags: read directly, no per-event arrays (rebuild speed).
-    const keyOf: Record<Exclude<Kind, 'tag'>, (e: StoredEvent) => string | undefined> = {
-      id: (e) => e.id,
-      stream: (e) => e.stream,
-      type: (e) => e.type,
-      tenant: (e) => e.tenant,
-      actor: (e) => e.actor,
-      correlation: (e) => e.correlationId,
-      causation: (e) => e.causationId,
-    };
     for (const kind of KINDS) {
-      const hashes: number[] = [];
-      const ords: number[] = [];
-      if (kind === 'tag') {
-        for (let i = 0; i < n; i++) {
-          const tags = records[i]!.event.tags;
-          if (!tags) continue;
-          for (const v of tags.length > 1 ? new Set(tags) : tags) {
-            hashes.push(keyHash32(v));
-            ords.push(i);
-          }
-        }
-      } else {
-        const get = keyOf[kind];
-        for (let i = 0; i < n; i++) {
-          const v = get(records[i]!.event);
-          if (v === undefined) continue;
-          hashes.push(keyHash32(v));
-          ords.push(i);
-        }
-      }
-      for (const [name, arr] of encodePostings(hashes, ords, n)) parts.push([`${kind}.${name}`, arr]);
+      const c = cols.keys[kind];
+      for (const [name, arr] of encodePostings(c.h, c.o, c.m, n)) parts.push([`${kind}.${name}`, arr]);
     }
-    return pack({ v: FORMAT, n, firstSeq, minTime, maxTime, s0: secs[0]! }, parts);
+    return pack({ v: FORMAT, n, firstSeq: cols.firstSeq, minTime, maxTime, s0: secs[0]! }, parts);
   }
 
   /** Reads a blob written by build(). */
@@ -301,17 +241,17 @@ function upperBoundBlock(ustart: Uint32Array, u: number): number {
 
 /** Sorts (hash, ordinal) pairs; packed into one float64 each (32 + ≤ 21 bits) when they fit, for a native sort. */
 function sortPairs(
-  hashes: number[],
-  ords: number[],
+  hashes: Uint32Array,
+  ords: Uint32Array,
+  m: number,
   n: number,
-): { h: ArrayLike<number>; o: ArrayLike<number> } {
-  const m = hashes.length;
+): { h: Uint32Array; o: Uint32Array } {
+  const h = new Uint32Array(m);
+  const o = new Uint32Array(m);
   if (n <= 1 << 21) {
     const packed = new Float64Array(m);
     for (let i = 0; i < m; i++) packed[i] = hashes[i]! * 2_097_152 + ords[i]!;
     packed.sort();
-    const h = new Uint32Array(m);
-    const o = new Uint32Array(m);
     for (let i = 0; i < m; i++) {
       const hi = Math.floor(packed[i]! / 2_097_152);
       h[i] = hi;
@@ -319,17 +259,26 @@ function sortPairs(
     }
     return { h, o };
   }
-  const idx = hashes.map((_, i) => i).sort((a, b) => hashes[a]! - hashes[b]! || ords[a]! - ords[b]!);
-  return { h: idx.map((i) => hashes[i]!), o: idx.map((i) => ords[i]!) };
+  const idx = Array.from({ length: m }, (_, i) => i).sort(
+    (a, b) => hashes[a]! - hashes[b]! || ords[a]! - ords[b]!,
+  );
+  for (let i = 0; i < m; i++) {
+    h[i] = hashes[idx[i]!]!;
+    o[i] = ords[idx[i]!]!;
+  }
+  return { h, o };
 }
 
-function encodePostings(hashes: number[], ords: number[], n: number): [string, ArrayBufferView][] {
-  const sorted = sortPairs(hashes, ords, n);
-  const m = hashes.length;
+function encodePostings(
+  hashes: Uint32Array,
+  ords: Uint32Array,
+  m: number,
+  n: number,
+): [string, ArrayBufferView][] {
+  const sorted = sortPairs(hashes, ords, m, n);
   const Ord = n <= 0x10000 ? Uint16Array : Uint32Array;
   let distinct = 0;
   for (let i = 0; i < m; i++) if (i === 0 || sorted.h[i] !== sorted.h[i - 1]) distinct++;
-  const outOrds = new Ord(m);
   if (distinct * 2 < m) {
     const keys = new Uint32Array(distinct);
     const starts = new Uint32Array(distinct + 1);
@@ -340,23 +289,17 @@ function encodePostings(hashes: number[], ords: number[], n: number): [string, A
         keys[++k] = h;
         starts[k] = i;
       }
-      outOrds[i] = sorted.o[i]!;
     }
     starts[distinct] = m;
     return [
       ['keys', keys],
       ['starts', starts],
-      ['ords', outOrds],
+      ['ords', Ord === Uint32Array ? sorted.o : Ord.from(sorted.o)],
     ];
   }
-  const keys = new Uint32Array(m);
-  for (let i = 0; i < m; i++) {
-    keys[i] = sorted.h[i]!;
-    outOrds[i] = sorted.o[i]!;
-  }
   return [
-    ['keys', keys],
-    ['ords', outOrds],
+    ['keys', sorted.h],
+    ['ords', Ord === Uint32Array ? sorted.o : Ord.from(sorted.o)],
   ];
 }
 

@@ -460,8 +460,8 @@ export class FileStore implements EventStore {
       this.#ix.addSegment(out.segment, out.blob, out.counts);
       this.#sealed.refresh();
       lastSeq = out.segment.lastSeq;
+      unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
     }
-    unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
     this.#hot.evictThrough(lastSeq);
     this.metrics.record('seal', performance.now() - t0);
   }

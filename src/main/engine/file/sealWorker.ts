@@ -3,14 +3,14 @@ import { parentPort } from 'node:worker_threads';
 import { fromIoError } from '../../../shared/errors';
 import { storePaths } from './layout';
 import { sealedFileArtifacts } from './recovery';
-import { sealSegment } from './sealer';
+import { sealSegment, unlinkDurably } from './sealer';
 import type { SegmentArtifacts } from './segmentArtifacts';
 import { newStreamsOnly, SqliteIndex } from './SqliteIndex';
 
 /** Nice value of the seal worker thread (0 normal … 19 lowest). */
 const SEAL_NICE = 5;
 
-/** A seal job: compress one plain segment and index it, off the host's thread. */
+/** A seal job: compress one plain segment, index it, then remove the plain file, off the host's thread. */
 export interface SealJob {
   kind: 'seal';
   id: number;
@@ -40,6 +40,9 @@ async function seal(job: SealJob): Promise<SealReply> {
   try {
     out = await sealSegment(paths, job.plainName, job.level, job.blockBytes, undefined, newStreamsOnly(ix));
     ix.addSegment(out.segment, out.blob, out.counts);
+    // The plain original goes last, after the index commit; here, so the host thread never waits
+    // on freeing 16 MB of file blocks (measured at ~25 ms a seal).
+    unlinkDurably(paths.segment(job.plainName), paths.segments);
   } finally {
     ix.close();
   }

@@ -239,33 +239,47 @@ function upperBoundBlock(ustart: Uint32Array, u: number): number {
   return lo - 1;
 }
 
-/** Sorts (hash, ordinal) pairs; packed into one float64 each (32 + ≤ 21 bits) when they fit, for a native sort. */
-function sortPairs(
-  hashes: Uint32Array,
-  ords: Uint32Array,
+const RADIX_COUNTS = new Uint32Array(0x10000);
+
+/** One stable counting pass: orders pairs by the 16 bits of the hash at `shift`. */
+function radixPass(
+  fromH: Uint32Array,
+  fromO: Uint32Array,
+  toH: Uint32Array,
+  toO: Uint32Array,
   m: number,
-  n: number,
-): { h: Uint32Array; o: Uint32Array } {
+  shift: number,
+): void {
+  const c = RADIX_COUNTS;
+  c.fill(0);
+  for (let i = 0; i < m; i++) c[(fromH[i]! >>> shift) & 0xffff]!++;
+  for (let k = 0, sum = 0; k < 0x10000; k++) {
+    const v = c[k]!;
+    c[k] = sum;
+    sum += v;
+  }
+  for (let i = 0; i < m; i++) {
+    const h = fromH[i]!;
+    const at = c[(h >>> shift) & 0xffff]!++;
+    toH[at] = h;
+    toO[at] = fromO[i]!;
+  }
+}
+
+/**
+ * Sorts (hash, ordinal) pairs by hash, then ordinal: a two-pass LSD radix sort on the hash, stable,
+ * so pairs pushed in ordinal order stay in it (a comparison sort was a tenth of a seal).
+ */
+function sortPairs(hashes: Uint32Array, ords: Uint32Array, m: number): { h: Uint32Array; o: Uint32Array } {
+  for (let i = 1; i < m; i++)
+    if (ords[i]! < ords[i - 1]!)
+      throw new ChronoscopeError('INTERNAL', 'postings must be pushed in ordinal order');
+  const tmpH = new Uint32Array(m);
+  const tmpO = new Uint32Array(m);
   const h = new Uint32Array(m);
   const o = new Uint32Array(m);
-  if (n <= 1 << 21) {
-    const packed = new Float64Array(m);
-    for (let i = 0; i < m; i++) packed[i] = hashes[i]! * 2_097_152 + ords[i]!;
-    packed.sort();
-    for (let i = 0; i < m; i++) {
-      const hi = Math.floor(packed[i]! / 2_097_152);
-      h[i] = hi;
-      o[i] = packed[i]! - hi * 2_097_152;
-    }
-    return { h, o };
-  }
-  const idx = Array.from({ length: m }, (_, i) => i).sort(
-    (a, b) => hashes[a]! - hashes[b]! || ords[a]! - ords[b]!,
-  );
-  for (let i = 0; i < m; i++) {
-    h[i] = hashes[idx[i]!]!;
-    o[i] = ords[idx[i]!]!;
-  }
+  radixPass(hashes, ords, tmpH, tmpO, m, 0);
+  radixPass(tmpH, tmpO, h, o, m, 16);
   return { h, o };
 }
 
@@ -275,7 +289,7 @@ function encodePostings(
   m: number,
   n: number,
 ): [string, ArrayBufferView][] {
-  const sorted = sortPairs(hashes, ords, m, n);
+  const sorted = sortPairs(hashes, ords, m);
   const Ord = n <= 0x10000 ? Uint16Array : Uint32Array;
   let distinct = 0;
   for (let i = 0; i < m; i++) if (i === 0 || sorted.h[i] !== sorted.h[i - 1]) distinct++;

@@ -102,23 +102,52 @@ export class Sequencer {
         }
         // Built in envelope field order, so JSON.stringify of it is its stored line (storedLine).
         const intern = this.#intern;
-        const stored = {
-          seq: ++seq,
-          id: e.id,
-          stream: intern ? intern.get(stream) : stream,
-          version: current + 1,
-          type: intern ? intern.get(e.type) : e.type,
-          time: e.time,
-          recordedAt,
-          tenant: intern ? intern.get(e.tenant) : e.tenant,
-        } as StoredEvent;
-        if (e.actor !== undefined) stored.actor = intern ? intern.get(e.actor) : e.actor;
-        if (e.correlationId !== undefined)
-          stored.correlationId = intern ? intern.get(e.correlationId) : e.correlationId;
-        if (e.causationId !== undefined) stored.causationId = e.causationId;
-        if (e.tags !== undefined) stored.tags = e.tags;
-        if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;
-        stored.data = e.data;
+        const sq = ++seq;
+        const sn = intern ? intern.get(stream) : stream;
+        const ty = intern ? intern.get(e.type) : e.type;
+        const te = intern ? intern.get(e.tenant) : e.tenant;
+        let stored: StoredEvent;
+        if (
+          e.actor !== undefined &&
+          e.correlationId !== undefined &&
+          e.causationId === undefined &&
+          e.tags === undefined &&
+          e.schemaVersion === undefined
+        ) {
+          // The usual shape as one literal: every field in the object itself. Fields added one by one
+          // past a literal's own go to a separate property array (~40 bytes more an event held).
+          stored = {
+            seq: sq,
+            id: e.id,
+            stream: sn,
+            version: current + 1,
+            type: ty,
+            time: e.time,
+            recordedAt,
+            tenant: te,
+            actor: intern ? intern.get(e.actor) : e.actor,
+            correlationId: intern ? intern.get(e.correlationId) : e.correlationId,
+            data: e.data,
+          };
+        } else {
+          stored = {
+            seq: sq,
+            id: e.id,
+            stream: sn,
+            version: current + 1,
+            type: ty,
+            time: e.time,
+            recordedAt,
+            tenant: te,
+          } as StoredEvent;
+          if (e.actor !== undefined) stored.actor = intern ? intern.get(e.actor) : e.actor;
+          if (e.correlationId !== undefined)
+            stored.correlationId = intern ? intern.get(e.correlationId) : e.correlationId;
+          if (e.causationId !== undefined) stored.causationId = e.causationId;
+          if (e.tags !== undefined) stored.tags = e.tags;
+          if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;
+          stored.data = e.data;
+        }
         if (e.meta !== undefined) stored.meta = e.meta;
         ids.set(e.id, stored);
         versions.set(stream, current + 1);

@@ -13,7 +13,7 @@ import { parseOptions, RunContext } from './context';
 import { diskRow, rssFileRow, rssMemoryRow } from './metrics/footprint';
 import { importRow } from './metrics/importGz';
 import { ingestAll } from './metrics/ingest';
-import { READ_ROWS, readRows } from './metrics/reads';
+import { compareReadCounts, READ_ROWS, readRows } from './metrics/reads';
 import { openRow, rebuildRow } from './metrics/reopen';
 import { soakRows } from './metrics/soak';
 import { TIMETRAVEL_ROWS, timeTravelRows } from './metrics/timetravel';
@@ -89,8 +89,8 @@ async function main(): Promise<void> {
       ctx.log('limit: measuring JSON, gzip and write+fsync ceilings');
       ctx.limits = await measureLimits(ctx.workload, ctx.tmp, (s) => ctx.log(s));
     }
-    if (needStore) await ingestAll(ctx, needSubjects);
-    await readRows(ctx);
+    if (needStore) await ingestAll(ctx, needSubjects, (s) => readRows(ctx, s));
+    compareReadCounts(ctx);
     await diskRow(ctx);
     const ours = ctx.subjects.find((s): s is OursSubject => s instanceof OursSubject);
     await timeTravelRows(ctx, ours); // after diskRow: its snapshots would count as index bytes

@@ -57,7 +57,12 @@ async function ingest(ctx: RunContext, s: Subject): Promise<Record<string, unkno
  * Creates ours and every selected baseline and fills each with the workload, recording the ingest
  * row. Subjects that fail to start or ingest are dropped with an error cell; the run continues.
  */
-export async function ingestAll(ctx: RunContext, withBaselines: boolean): Promise<void> {
+export async function ingestAll(
+  ctx: RunContext,
+  withBaselines: boolean,
+  /** Runs right after each subject's ingest (its reads), before the next subject exists. */
+  afterEach: (s: Subject) => Promise<void> = async () => {},
+): Promise<void> {
   const names: SubjectName[] = ['ours'];
   if (withBaselines) {
     if (ctx.opts.baselines.has('naive')) names.push('naive');
@@ -83,11 +88,13 @@ export async function ingestAll(ctx: RunContext, withBaselines: boolean): Promis
       ctx.table.set('ingest', name, errorCell(err));
       ctx.unavailable.set(name, `ingest failed: ${(err as Error).message.slice(0, 120)}`);
       await s?.close().catch(() => {});
+      continue;
     }
+    // Its writes reach the disk, then it is read alone: no other subject's server, write-back or
+    // background work runs during its measurements (PostgreSQL's, started later, used to).
+    spawnSync('sync');
+    await afterEach(s!);
   }
-  // Every subject's writes reach the disk before anything is read: no write-back of one subject's
-  // ingest runs during another's measurements.
-  spawnSync('sync');
   const ceiling = ctx.limits?.jsonEventsPerSec;
   if (ceiling) {
     for (const name of names) {

@@ -46,12 +46,18 @@ const HEX = '0123456789abcdef';
  * would collide: ~5 duplicates in 200k ids by the birthday bound).
  */
 export function uuidV4(seed: number, i: number): string {
-  let s = '';
+  let p = 0;
   for (let w = 0; w < 4; w++) {
     let x = mixSeed(Math.imul(seed, 4) + w, i);
     if (w === 1) x = (x & 0xffff0fff) | 0x00004000;
     if (w === 2) x = (x & 0x3fffffff) | 0x80000000;
-    for (let k = 7; k >= 0; k--) s += HEX[(x >>> (k * 4)) & 15];
+    for (let k = 7; k >= 0; k--) {
+      if (p === 8 || p === 13 || p === 18 || p === 23) UUID_BYTES[p++] = 0x2d;
+      UUID_BYTES[p++] = HEX.charCodeAt((x >>> (k * 4)) & 15);
+    }
   }
-  return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+  // One flat string, as crypto.randomUUID() or JSON.parse give a producer: built by concatenation it
+  // was a rope that the store had to flatten (its cost belonged to the generator, not the store).
+  return UUID_BYTES.toString('latin1');
 }
+const UUID_BYTES = Buffer.alloc(36);

@@ -15,7 +15,7 @@ import {
 import { matchesPredicate, type JsonPredicate } from '../../src/shared/query';
 import { keyHash } from '../../src/main/engine/file/keyHash';
 import { LatencyHistogram } from '../../src/main/engine/metrics';
-import { Sequencer, type SequencerSource } from '../../src/main/engine/sequencer';
+import { Sequencer, type SequencerSource, type StreamCell } from '../../src/main/engine/sequencer';
 
 const UUIDV7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const base = { stream: 'Order-1', type: 'OrderPlaced' };
@@ -747,9 +747,17 @@ describe('LatencyHistogram', () => {
 
 function fakeSource(stored: StoredEvent[] = []): SequencerSource & { calls: string[] } {
   const calls: string[] = [];
+  const cells = new Map<string, StreamCell>();
   return {
     calls,
-    streamVersion: (s) => stored.filter((e) => e.stream === s).reduce((v, e) => Math.max(v, e.version), 0),
+    streamCell: (s) => {
+      let c = cells.get(s);
+      if (!c) {
+        const version = stored.filter((e) => e.stream === s).reduce((v, e) => Math.max(v, e.version), 0);
+        cells.set(s, (c = { version, pending: -1 }));
+      }
+      return c;
+    },
     eventById: (id) => {
       calls.push(id);
       return stored.find((e) => e.id === id);

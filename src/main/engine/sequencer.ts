@@ -3,10 +3,20 @@ import { ChronoscopeError } from '../../shared/errors';
 import type { Interner } from './interner';
 import type { AppendOptions } from './types';
 
+/**
+ * A stream's version as the sequencer keeps it: `version` is durable, `pending` (-1 when none) is
+ * what the commit group under way has assigned. One object per stream, so an append finds both
+ * with one lookup (two maps of every stream cost two probes of a big map per event).
+ */
+export interface StreamCell {
+  version: number;
+  pending: number;
+}
+
 /** What the sequencer needs to know about events already durable in the store. */
 export interface SequencerSource {
-  /** Current version of a stream (0 when it has no events). */
-  streamVersion(stream: string): number;
+  /** The stream's cell; the source creates it on first use with the stream's current version (0 when new). */
+  streamCell(stream: string): StreamCell;
   /** The durable event with this id, if any (a disk-backed source should pre-check cheaply: most ids are new). */
   eventById(id: string): StoredEvent | undefined;
 }
@@ -27,7 +37,8 @@ export interface AssignedBatch {
 export class Sequencer {
   #lastSeq: number;
   #groupSeq: number;
-  readonly #versions = new Map<string, number>();
+  /** Cells the group under way has assigned to (written at commit, reset at abort). */
+  #touched: StreamCell[] = [];
   readonly #ids = new Map<string, StoredEvent>();
   readonly #source: SequencerSource;
   readonly #intern?: Interner;
@@ -62,7 +73,8 @@ export class Sequencer {
     // Assignments go straight into the group's maps (no per-call maps to merge: appends are hot);
     // a refused call is undone from its own fresh events, so the group is left as it was.
     const ids = this.#ids;
-    const versions = this.#versions;
+    const source = this.#source;
+    const cells: StreamCell[] = [];
     const results: StoredEvent[] = new Array<StoredEvent>(batch.length);
     const fresh: StoredEvent[] = [];
     let duplicates = 0;
@@ -88,8 +100,8 @@ export class Sequencer {
           continue;
         }
         const stream = e.stream;
-        let current = versions.get(stream);
-        if (current === undefined) current = this.#source.streamVersion(stream);
+        const cell = source.streamCell(stream);
+        const current = cell.pending >= 0 ? cell.pending : cell.version;
         if (expected !== undefined && !checkedVersion) {
           checkedVersion = true;
           if (current !== expected) {
@@ -150,7 +162,9 @@ export class Sequencer {
         }
         if (e.meta !== undefined) stored.meta = e.meta;
         ids.set(e.id, stored);
-        versions.set(stream, current + 1);
+        if (cell.pending < 0) this.#touched.push(cell);
+        cell.pending = current + 1;
+        cells.push(cell);
         fresh.push(stored);
         results[i] = stored;
       }
@@ -158,8 +172,8 @@ export class Sequencer {
       for (let k = fresh.length - 1; k >= 0; k--) {
         const f = fresh[k]!;
         ids.delete(f.id);
-        // The version before this call (equal to the source's when the group had no entry yet).
-        versions.set(f.stream, f.version - 1);
+        // The version before this call (equal to the durable one when the group had none yet).
+        cells[k]!.pending = f.version - 1;
       }
       throw err;
     }
@@ -172,21 +186,27 @@ export class Sequencer {
   reset(lastSeq: number): void {
     this.#lastSeq = lastSeq;
     this.#groupSeq = lastSeq;
-    this.#versions.clear();
-    this.#ids.clear();
+    this.#settle(false);
   }
 
   /** The group's bytes are durable and indexed: its assignments become the store's. */
   commit(): void {
     this.#lastSeq = this.#groupSeq;
-    this.#versions.clear();
-    this.#ids.clear();
+    this.#settle(true);
   }
 
   /** The group's write failed: forget every provisional assignment. */
   abort(): void {
     this.#groupSeq = this.#lastSeq;
-    this.#versions.clear();
+    this.#settle(false);
+  }
+
+  #settle(keep: boolean): void {
+    for (const c of this.#touched) {
+      if (keep) c.version = c.pending;
+      c.pending = -1;
+    }
+    this.#touched = [];
     this.#ids.clear();
   }
 }

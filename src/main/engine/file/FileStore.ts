@@ -21,7 +21,7 @@ import { AppendQueue } from '../appendQueue';
 import { HotTier } from './HotTier';
 import { validateBatch } from '../memory/MemoryStore';
 import { Metrics } from '../metrics';
-import { Sequencer } from '../sequencer';
+import { Sequencer, type StreamCell } from '../sequencer';
 import { ChangeSignal, StoreSubscription } from '../subscription';
 import type {
   AppendOptions,
@@ -122,7 +122,7 @@ export class FileStore implements EventStore {
    * changes by sealing); a stream missing here is looked up in the sealed tier once. One lookup
    * per appended event instead of one per hot generation.
    */
-  #streamVersions = new Map<string, number>();
+  #streamCells = new Map<string, StreamCell>();
 
   private constructor(
     paths: StorePaths,
@@ -145,7 +145,7 @@ export class FileStore implements EventStore {
     this.#sealed = new SealedTier(ix, this.#source);
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
-      streamVersion: (s) => this.#streamVersion(s),
+      streamCell: (s) => this.#streamCell(s),
       // Most appended ids are new: the sealed id-hash check spares them a probe of every segment.
       eventById: (id) =>
         this.#hot.getById(id) ?? (this.#sealed.mayHaveId(id) ? this.#sealed.getById(id) : undefined),
@@ -229,7 +229,7 @@ export class FileStore implements EventStore {
       p.events.forEach((e, i) => {
         if (e.seq > sealedThrough) {
           this.#hot.add(e, p.lineBytes[i]);
-          this.#streamVersions.set(e.stream, e.version);
+          this.#streamCells.set(e.stream, { version: e.version, pending: -1 });
         }
       });
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
@@ -328,12 +328,7 @@ export class FileStore implements EventStore {
 
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
-    const versions = this.#streamVersions;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i]!;
-      this.#hot.add(e, sizes[i]);
-      versions.set(e.stream, e.version);
-    }
+    for (let i = 0; i < events.length; i++) this.#hot.add(events[i]!, sizes[i]);
     this.#signal.notify();
   }
 
@@ -523,10 +518,11 @@ export class FileStore implements EventStore {
     return bytes;
   }
 
-  #streamVersion(stream: string): number {
-    let v = this.#streamVersions.get(stream);
-    if (v === undefined) this.#streamVersions.set(stream, (v = this.#sealed.lastVersion(stream)));
-    return v;
+  #streamCell(stream: string): StreamCell {
+    let c = this.#streamCells.get(stream);
+    if (c === undefined)
+      this.#streamCells.set(stream, (c = { version: this.#sealed.lastVersion(stream), pending: -1 }));
+    return c;
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

@@ -17,7 +17,7 @@ import {
 } from '../../../shared/query';
 import { AppendQueue } from '../appendQueue';
 import { Interner } from '../interner';
-import { Sequencer } from '../sequencer';
+import { Sequencer, type StreamCell } from '../sequencer';
 import { ChangeSignal, StoreSubscription } from '../subscription';
 import type {
   AppendOptions,
@@ -43,6 +43,7 @@ export class MemoryStore implements EventStore {
   readonly #signal = new ChangeSignal();
   readonly #checkpoints = new Map<string, number>();
   readonly #sequencer: Sequencer;
+  readonly #streamCells = new Map<string, StreamCell>();
   readonly #queue: AppendQueue;
   #closed = false;
 
@@ -51,7 +52,12 @@ export class MemoryStore implements EventStore {
     this.#sequencer = new Sequencer(
       0,
       {
-        streamVersion: (s) => this.#index.streamVersion(s),
+        streamCell: (s) => {
+          let c = this.#streamCells.get(s);
+          if (c === undefined)
+            this.#streamCells.set(s, (c = { version: this.#index.streamVersion(s), pending: -1 }));
+          return c;
+        },
         eventById: (id) => this.#index.getById(id),
       },
       new Interner(),

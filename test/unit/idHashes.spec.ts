@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdHashes } from '../../src/main/engine/file/idHashes';
+import { IdHashes, TAG_SPAN } from '../../src/main/engine/file/idHashes';
 
 /** A deterministic stream of 32-bit values (xorshift). */
 function values(seed: number, n: number): Uint32Array {
@@ -14,37 +14,71 @@ function values(seed: number, n: number): Uint32Array {
   return out.sort();
 }
 
+/** The tags IdHashes reports for `h`, as a sorted list. */
+function tagsOf(ids: IdHashes, h: number): number[] {
+  const out = new Uint8Array(TAG_SPAN);
+  ids.tags(h, out);
+  return [...out.keys()].filter((t) => out[t]);
+}
+
 describe('IdHashes', () => {
-  it('answers exactly like a set, before, during and after background merges', async () => {
+  it('answers exactly like a map of hash → segment tags, before, during and after background merges', async () => {
     const ids = new IdHashes();
-    const all = new Set<number>();
-    ids.reset([values(1, 50_000)]);
-    values(1, 50_000).forEach((v) => all.add(v));
+    const all = new Map<number, Set<number>>();
+    const note = (keys: Uint32Array, tag: number) =>
+      keys.forEach((v) => all.set(v, (all.get(v) ?? new Set()).add(tag % TAG_SPAN)));
+    ids.reset([{ keys: values(1, 50_000), tag: 0 }]);
+    note(values(1, 50_000), 0);
     const probes = [...values(99, 2_000), ...values(1, 50_000).slice(0, 2_000)];
     const check = () => {
-      for (const p of probes) expect(ids.has(p)).toBe(all.has(p));
+      for (const p of probes) {
+        expect(ids.has(p)).toBe(all.has(p));
+        expect(tagsOf(ids, p)).toEqual([...(all.get(p) ?? [])].sort((a, b) => a - b));
+      }
     };
     for (let s = 2; s < 8; s++) {
       const seg = values(s, 30_000);
-      ids.add(seg);
-      seg.forEach((v) => all.add(v));
-      probes.push(...seg.slice(0, 500));
+      // Tag 257 wraps to 1; segment 3 repeats segment 2's hashes (a 32-bit collision across segments).
+      const keys = s === 3 ? values(2, 30_000) : seg;
+      ids.add(keys, s === 6 ? 257 : s);
+      note(keys, s === 6 ? 257 : s);
+      probes.push(...keys.slice(0, 500));
       check(); // merging may still be under way
     }
     await ids.settled();
     check();
     expect(ids.size).toBe(50_000 + 6 * 30_000);
-    ids.reset([values(3, 10)]);
+    ids.reset([{ keys: values(3, 10), tag: 9 }]);
     expect(ids.has(values(3, 10)[4]!)).toBe(true);
+    expect(tagsOf(ids, values(3, 10)[4]!)).toEqual([9]);
     expect(ids.has(values(1, 50_000)[7]!)).toBe(false);
+  });
+
+  it('builds many lists at once like merging them one by one', async () => {
+    const lists = [1, 2, 3, 4].map((s) => ({ keys: values(s, 20_000), tag: s * 70 }));
+    const a = new IdHashes();
+    a.reset(lists);
+    const b = new IdHashes();
+    b.reset([]);
+    for (const l of lists) b.add(l.keys, l.tag);
+    await b.settled();
+    for (const l of lists)
+      for (const h of l.keys.subarray(0, 3_000)) expect(tagsOf(a, h)).toEqual(tagsOf(b, h));
+    expect(a.size).toBe(b.size);
+  });
+
+  it('holds 3 bytes per id plus a fixed bucket table', () => {
+    const ids = new IdHashes();
+    ids.reset([{ keys: values(5, 1_000_000), tag: 1 }]);
+    expect(ids.bytes).toBe(3 * 1_000_000 + 4 * (65_536 + 1));
   });
 
   it('a large merge leaves the event loop free between slices', async () => {
     const ids = new IdHashes();
-    ids.reset([values(5, 3_000_000)]);
+    ids.reset([{ keys: values(5, 3_000_000), tag: 0 }]);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
-    ids.add(values(6, 40_000));
+    ids.add(values(6, 40_000), 1);
     await ids.settled();
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);

@@ -39,8 +39,8 @@ import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
 import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
-import { newStreamsOnly, type KeyCounts, type SqliteIndex } from './SqliteIndex';
-import { SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
+import { newStreamsOnly, type KeyCounts, type SegmentRecord, type SqliteIndex } from './SqliteIndex';
+import { DEFAULT_INDEX_CACHE_BYTES, SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
 import { SealedReader, type SealedFile } from './SealedReader';
 import { verifyStore } from './verify';
 import { finishHistogram, planBuckets } from '../histogram';
@@ -64,6 +64,11 @@ export interface FileStoreOptions {
   compressionLevel: number;
   /** Budget for inflated blocks kept in memory. */
   blockCacheBytes: number;
+  /**
+   * Budget for sealed segment indexes kept in memory (~33 bytes per sealed event); the rest are
+   * read from the catalogue when a query needs them.
+   */
+  indexCacheBytes: number;
   /** Uncompressed bytes per gzip member (≤ 65,280): smaller blocks make random reads cheaper. */
   blockBytes: number;
   /** Seal in a worker thread (default) so appends and queries never wait for compression or indexing. */
@@ -82,6 +87,7 @@ export const DEFAULT_FILE_OPTIONS: FileStoreOptions = {
   hotTierMaxBytes: 256 << 20,
   compressionLevel: 5,
   blockCacheBytes: 32 << 20,
+  indexCacheBytes: DEFAULT_INDEX_CACHE_BYTES,
   blockBytes: 16 << 10,
   sealInWorker: true,
   readOnly: false,
@@ -105,7 +111,11 @@ export class FileStore implements EventStore {
   readonly #signal = new ChangeSignal();
   readonly #reader: SealedReader;
   readonly #worker = SealWorkerClient.shared;
-  readonly #fds = new Map<number, SealedFile & { name: string }>();
+  /** Open sealed files; the record names the catalogue row they were opened for. */
+  readonly #fds = new Map<
+    number,
+    { id: number; fd: number; bytes: number; name: string; rec: SegmentRecord }
+  >();
   #sealed: SealedTier;
   readonly #source: RecordSource;
   readonly #sequencer: Sequencer;
@@ -142,7 +152,7 @@ export class FileStore implements EventStore {
       parse: (seg, ord, raw) =>
         parseStoredLine(raw.toString('utf8'), `${seg.rec.name} seq ${seg.ix.firstSeq + ord}`),
     };
-    this.#sealed = new SealedTier(ix, this.#source);
+    this.#sealed = new SealedTier(ix, this.#source, opts.indexCacheBytes);
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamVersion: (s) => this.#streamVersion(s),
@@ -466,6 +476,7 @@ export class FileStore implements EventStore {
     this.metrics.record('seal', performance.now() - t0);
   }
 
+  /** The segment's open file with its index (the index is not kept here: the LRU owns it). */
   #file(seg: SealedSegment): SealedFile & { name: string } {
     const rec = seg.rec;
     let f = this.#fds.get(rec.id);
@@ -480,15 +491,15 @@ export class FileStore implements EventStore {
           { file: rec.name },
         );
       }
-      f = { id: rec.id, fd, bytes: rec.bytes, ix: seg.ix, name: rec.name };
+      f = { id: rec.id, fd, bytes: rec.bytes, name: rec.name, rec };
       this.#fds.set(rec.id, f);
-    } else if (f.ix !== seg.ix) {
+    } else if (f.rec !== rec) {
       // The catalogue was reloaded: the same id may now describe other blocks.
       this.#reader.evictFile(rec.id);
-      f.ix = seg.ix;
+      f.rec = rec;
       f.bytes = rec.bytes;
     }
-    return f;
+    return { id: f.id, fd: f.fd, bytes: f.bytes, ix: seg.ix, name: f.name };
   }
 
   /** One sealed record's bytes, CRC-checked; may be a view of a cached block (use it at once). */
@@ -676,6 +687,11 @@ export class FileStore implements EventStore {
     return out;
   }
 
+  /** Sealed segment indexes held in memory and read from the catalogue so far, and the id table's bytes. */
+  indexCacheStats(): { bytes: number; size: number; loads: number; idBytes: number } {
+    return this.#sealed.cacheStats;
+  }
+
   async histogram(filter?: EventFilter, options?: { buckets?: number }): Promise<Histogram> {
     this.#assertOpen();
     const f = parseFilter(filter);
@@ -788,7 +804,7 @@ export class FileStore implements EventStore {
     const counts: KeyCounts = [];
     for (const [kind, m] of totals) for (const [value, n] of m) counts.push({ kind, value, n });
     this.#ix.replaceAll(segs, counts);
-    this.#sealed = new SealedTier(this.#ix, this.#source);
+    this.#sealed = new SealedTier(this.#ix, this.#source, this.#opts.indexCacheBytes);
     this.#sealed.refresh();
     return { segments: names.length, events: this.#ix.total };
   }

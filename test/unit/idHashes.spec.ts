@@ -67,6 +67,18 @@ describe('IdHashes', () => {
     expect(a.size).toBe(b.size);
   });
 
+  it('keeps a few levels, each several times the next, so a seal does not merge the whole table', async () => {
+    const ids = new IdHashes();
+    ids.reset([{ keys: values(1, 400_000), tag: 0 }]);
+    for (let s = 2; s < 40; s++) {
+      ids.add(values(s, 10_000), s);
+      await ids.settled();
+      expect(ids.levels).toBeLessThanOrEqual(4);
+    }
+    expect(ids.size).toBe(400_000 + 38 * 10_000);
+    for (let s = 2; s < 40; s += 7) expect(tagsOf(ids, values(s, 10_000)[17]!)).toContain(s);
+  });
+
   it('holds 3 bytes per id plus a fixed bucket table', () => {
     const ids = new IdHashes();
     ids.reset([{ keys: values(5, 1_000_000), tag: 1 }]);
@@ -78,11 +90,12 @@ describe('IdHashes', () => {
     ids.reset([{ keys: values(5, 3_000_000), tag: 0 }]);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
-    ids.add(values(6, 40_000), 1);
+    ids.add(values(6, 2_000_000), 1);
     await ids.settled();
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);
-    expect(ids.has(values(6, 40_000)[123]!)).toBe(true);
-    expect(ids.size).toBe(3_040_000);
+    expect(ids.levels).toBe(1);
+    expect(ids.has(values(6, 2_000_000)[123]!)).toBe(true);
+    expect(ids.size).toBe(5_000_000);
   });
 });

@@ -12,19 +12,31 @@ export interface TaggedHashes {
   tag: number;
 }
 
+/** A level is merged into the one above it once it holds more than 1/RATIO of that one's entries. */
+const RATIO = 8;
+
+/**
+ * One sorted table: the top 16 bits of each hash are implied by where its bucket starts, the low
+ * 16 bits and the tag are stored (3 bytes per entry), sorted by (low, tag) within a bucket.
+ */
+interface Table {
+  low: Uint16Array;
+  tag: Uint8Array;
+  /** Where each bucket starts (entry BUCKETS is the length). */
+  starts: Uint32Array;
+}
+
 /**
  * The 32-bit hashes of every sealed id, for the append path's "may this id exist?" and for routing
  * get-by-id to the segments that may hold it, so no segment index has to be resident for either.
- * Per id 3 bytes: the top 16 bits are implied by a table of where each bucket starts, the low 16
- * bits and a 1-byte tag (the segment's position mod 256) are stored. Entries are sorted by (hash,
- * tag). A new segment's hashes are answered at once and merged in slices, so a store of tens of
- * millions of events never stalls the host thread for a whole merge.
+ * Per id 3 bytes: the low 16 bits of its hash and a 1-byte tag (its segment's position mod 256).
+ * Tables form levels, each at least RATIO times the next: a new segment is a small level of its
+ * own at once, and levels merge in the background, in slices between which the host thread is
+ * free. So a seal costs a merge of the whole table only once every several seals, not each time
+ * (a whole merge was 48 ms at 12 M hashes), and a probe looks at a few levels.
  */
 export class IdHashes {
-  #low: Uint16Array = new Uint16Array(0);
-  #tag: Uint8Array = new Uint8Array(0);
-  #starts = emptyStarts();
-  #pending: TaggedHashes[] = [];
+  #levels: Table[] = [];
   #merging: Promise<void> | undefined;
   /** Bumped by reset: a merge of an older state stops and is thrown away. */
   #epoch = 0;
@@ -33,28 +45,23 @@ export class IdHashes {
   reset(lists: TaggedHashes[]): void {
     this.#epoch++;
     this.#merging = undefined;
-    this.#pending = [];
-    const built = buildAll(lists);
-    this.#low = built.low;
-    this.#tag = built.tag;
-    this.#starts = built.starts;
+    this.#levels = [buildAll(lists)];
   }
 
-  /** Adds one segment's sorted hashes: answered from now on, merged into the base in the background. */
+  /** Adds one segment's sorted hashes: answered from now on, merged into larger levels in the background. */
   add(keys: Uint32Array, tag: number): void {
-    this.#pending.push({ keys, tag: tag % TAG_SPAN });
-    this.#merging ??= this.#mergeLoop();
+    this.#levels = [...this.#levels, fromSorted(keys, tag % TAG_SPAN)];
+    // Only when there is work: the loop's first step then awaits, so its cleanup runs after this.
+    if (!this.#merging && this.#pairToMerge() > 0) this.#merging = this.#mergeLoop();
   }
 
   has(h: number): boolean {
     const top = h >>> 16;
     const low = h & 0xffff;
-    const end = this.#starts[top + 1]!;
-    const i = lowerBound(this.#low, low, this.#starts[top]!, end);
-    if (i < end && this.#low[i] === low) return true;
-    for (const p of this.#pending) {
-      const j = lowerBound(p.keys, h);
-      if (j < p.keys.length && p.keys[j] === h) return true;
+    for (const t of this.#levels) {
+      const end = t.starts[top + 1]!;
+      const i = lowerBound(t.low, low, t.starts[top]!, end);
+      if (i < end && t.low[i] === low) return true;
     }
     return false;
   }
@@ -65,15 +72,10 @@ export class IdHashes {
     let found = 0;
     const top = h >>> 16;
     const low = h & 0xffff;
-    const end = this.#starts[top + 1]!;
-    for (let i = lowerBound(this.#low, low, this.#starts[top]!, end); i < end && this.#low[i] === low; i++) {
-      out[this.#tag[i]!] = 1;
-      found++;
-    }
-    for (const p of this.#pending) {
-      const j = lowerBound(p.keys, h);
-      if (j < p.keys.length && p.keys[j] === h) {
-        out[p.tag] = 1;
+    for (const t of this.#levels) {
+      const end = t.starts[top + 1]!;
+      for (let i = lowerBound(t.low, low, t.starts[top]!, end); i < end && t.low[i] === low; i++) {
+        out[t.tag[i]!] = 1;
         found++;
       }
     }
@@ -81,12 +83,17 @@ export class IdHashes {
   }
 
   get size(): number {
-    return this.#pending.reduce((n, p) => n + p.keys.length, this.#low.length);
+    return this.#levels.reduce((n, t) => n + t.low.length, 0);
   }
 
-  /** Bytes held by the merged table (what grows with the store). */
+  /** Bytes held by the tables (3 per id, plus a bucket table per level). */
   get bytes(): number {
-    return this.#low.byteLength + this.#tag.byteLength + this.#starts.byteLength;
+    return this.#levels.reduce((n, t) => n + t.low.byteLength + t.tag.byteLength + t.starts.byteLength, 0);
+  }
+
+  /** Levels at the moment (tests). */
+  get levels(): number {
+    return this.#levels.length;
   }
 
   /** Resolves once no merge is under way. */
@@ -94,19 +101,26 @@ export class IdHashes {
     while (this.#merging) await this.#merging;
   }
 
+  /** k > 0: levels k - 1 and k are out of proportion (the lowest such pair); 0: none. */
+  #pairToMerge(): number {
+    const l = this.#levels;
+    let k = l.length - 1;
+    while (k > 0 && l[k]!.low.length * RATIO <= l[k - 1]!.low.length) k--;
+    return k;
+  }
+
   async #mergeLoop(): Promise<void> {
     const epoch = this.#epoch;
     const stale = () => epoch !== this.#epoch;
     try {
-      while (this.#pending.length > 0 && !stale()) {
-        const taken = this.#pending.length;
-        const add = packSorted(this.#pending.slice(0, taken));
-        const merged = await mergeInSlices(this.#low, this.#tag, this.#starts, add, stale);
+      for (;;) {
+        const l = this.#levels;
+        const k = this.#pairToMerge();
+        if (k === 0) return;
+        const merged = await mergeInSlices(l[k - 1]!, l[k]!, stale);
         if (!merged || stale()) return;
-        this.#low = merged.low;
-        this.#tag = merged.tag;
-        this.#starts = merged.starts;
-        this.#pending = this.#pending.slice(taken);
+        const now = this.#levels;
+        this.#levels = [...now.slice(0, k - 1), merged, ...now.slice(k + 1)];
       }
     } finally {
       if (!stale()) this.#merging = undefined;
@@ -118,8 +132,24 @@ function emptyStarts(): Uint32Array {
   return new Uint32Array(BUCKETS + 1);
 }
 
+/** One segment's sorted hashes as a table (already in order: one tag). */
+function fromSorted(keys: Uint32Array, tag: number): Table {
+  const n = keys.length;
+  const low = new Uint16Array(n);
+  const starts = emptyStarts();
+  let bucket = 0;
+  for (let k = 0; k < n; k++) {
+    const h = keys[k]!;
+    const top = h >>> 16;
+    while (bucket <= top) starts[bucket++] = k;
+    low[k] = h & 0xffff;
+  }
+  while (bucket <= BUCKETS) starts[bucket++] = n;
+  return { low, tag: new Uint8Array(n).fill(tag), starts };
+}
+
 /** Every list at once by bucket (a counting sort on the top 16 bits), each bucket sorted by (low, tag). */
-function buildAll(lists: TaggedHashes[]): { low: Uint16Array; tag: Uint8Array; starts: Uint32Array } {
+function buildAll(lists: TaggedHashes[]): Table {
   const starts = emptyStarts();
   for (const l of lists) for (let i = 0; i < l.keys.length; i++) starts[(l.keys[i]! >>> 16) + 1]!++;
   for (let b = 0; b < BUCKETS; b++) starts[b + 1]! += starts[b]!;
@@ -134,8 +164,9 @@ function buildAll(lists: TaggedHashes[]): { low: Uint16Array; tag: Uint8Array; s
       packed[fill[h >>> 16]!++] = ((h & 0xffff) << 8) | tag;
     }
   }
-  for (let b = 0; b < BUCKETS; b++)
-    if (starts[b + 1]! - starts[b]! > 1) packed.subarray(starts[b], starts[b + 1]).sort();
+  if (lists.length > 1)
+    for (let b = 0; b < BUCKETS; b++)
+      if (starts[b + 1]! - starts[b]! > 1) packed.subarray(starts[b], starts[b + 1]).sort();
   const low = new Uint16Array(n);
   const tag = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -145,51 +176,43 @@ function buildAll(lists: TaggedHashes[]): { low: Uint16Array; tag: Uint8Array; s
   return { low, tag, starts };
 }
 
-/** Pending lists as one ascending array of hash * TAG_SPAN + tag (exact in a double: < 2^40). */
-function packSorted(lists: TaggedHashes[]): Float64Array {
-  const out = new Float64Array(lists.reduce((n, l) => n + l.keys.length, 0));
-  let at = 0;
-  for (const l of lists) for (let i = 0; i < l.keys.length; i++) out[at++] = l.keys[i]! * TAG_SPAN + l.tag;
-  // One list (the usual case) is already sorted: its tag is the same for every entry.
-  return lists.length > 1 ? out.sort() : out;
-}
-
-/** Merges the base table with packed additions, yielding to the event loop every SLICE outputs. */
-async function mergeInSlices(
-  low: Uint16Array,
-  tag: Uint8Array,
-  starts: Uint32Array,
-  add: Float64Array,
-  stale: () => boolean,
-): Promise<{ low: Uint16Array; tag: Uint8Array; starts: Uint32Array } | undefined> {
-  const n = low.length + add.length;
-  const outLow = new Uint16Array(n);
-  const outTag = new Uint8Array(n);
-  const outStarts = emptyStarts();
-  let i = 0;
-  let j = 0;
+/** Merges two tables bucket by bucket, yielding to the event loop after every SLICE outputs. */
+async function mergeInSlices(a: Table, b: Table, stale: () => boolean): Promise<Table | undefined> {
+  const n = a.low.length + b.low.length;
+  const low = new Uint16Array(n);
+  const tag = new Uint8Array(n);
+  const starts = emptyStarts();
   let k = 0;
-  /** The bucket of base entry i. */
-  let bi = 0;
-  let bucket = 0;
-  while (k < n) {
-    const end = Math.min(n, k + SLICE);
-    while (k < end) {
-      while (i < low.length && starts[bi + 1]! <= i) bi++;
-      const a = i < low.length ? (bi * 65536 + low[i]!) * TAG_SPAN + tag[i]! : Infinity;
-      const v = j < add.length && add[j]! < a ? add[j++]! : (i++, a);
-      const h = Math.floor(v / TAG_SPAN);
-      const top = h >>> 16;
-      while (bucket <= top) outStarts[bucket++] = k;
-      outLow[k] = h & 0xffff;
-      outTag[k] = v - h * TAG_SPAN;
-      k++;
+  let yieldAt = SLICE;
+  for (let bucket = 0; bucket < BUCKETS; bucket++) {
+    starts[bucket] = k;
+    let i = a.starts[bucket]!;
+    const ie = a.starts[bucket + 1]!;
+    let j = b.starts[bucket]!;
+    const je = b.starts[bucket + 1]!;
+    while (i < ie && j < je) {
+      if (((a.low[i]! << 8) | a.tag[i]!) <= ((b.low[j]! << 8) | b.tag[j]!)) {
+        low[k] = a.low[i]!;
+        tag[k++] = a.tag[i++]!;
+      } else {
+        low[k] = b.low[j]!;
+        tag[k++] = b.tag[j++]!;
+      }
     }
-    if (k < n) {
+    for (; i < ie; i++) {
+      low[k] = a.low[i]!;
+      tag[k++] = a.tag[i]!;
+    }
+    for (; j < je; j++) {
+      low[k] = b.low[j]!;
+      tag[k++] = b.tag[j]!;
+    }
+    if (k >= yieldAt && k < n) {
+      yieldAt = k + SLICE;
       await new Promise<void>((r) => setImmediate(r));
       if (stale()) return undefined;
     }
   }
-  while (bucket <= BUCKETS) outStarts[bucket++] = n;
-  return { low: outLow, tag: outTag, starts: outStarts };
+  starts[BUCKETS] = n;
+  return { low, tag, starts };
 }

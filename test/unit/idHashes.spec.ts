@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdHashes, TAG_SPAN } from '../../src/main/engine/file/idHashes';
+import { IdHashes, idCheck, TAG_SPAN } from '../../src/main/engine/file/idHashes';
 
 /** A deterministic stream of 32-bit values (xorshift). */
 function values(seed: number, n: number): Uint32Array {
@@ -79,10 +79,10 @@ describe('IdHashes', () => {
     for (let s = 2; s < 40; s += 7) expect(tagsOf(ids, values(s, 10_000)[17]!)).toContain(s);
   });
 
-  it('holds 3 bytes per id plus a fixed bucket table', () => {
+  it('holds 4 bytes per id plus a fixed bucket table', () => {
     const ids = new IdHashes();
     ids.reset([{ keys: values(5, 1_000_000), tag: 1 }]);
-    expect(ids.bytes).toBe(3 * 1_000_000 + 4 * (65_536 + 1));
+    expect(ids.bytes).toBe(4 * 1_000_000 + 4 * (65_536 + 1));
   });
 
   it('a large merge leaves the event loop free between slices', async () => {
@@ -97,5 +97,32 @@ describe('IdHashes', () => {
     expect(ids.levels).toBe(1);
     expect(ids.has(values(6, 2_000_000)[123]!)).toBe(true);
     expect(ids.size).toBe(5_000_000);
+  });
+});
+
+describe('IdHashes check bytes', () => {
+  it('tells apart equal 32-bit hashes by check byte; 0 (not known) matches any', () => {
+    const ids = new IdHashes();
+    const keys = values(11, 1_000);
+    ids.reset([{ keys: values(12, 1_000), tag: 3 }]); // no check bytes: every probe of these may match
+    ids.add(keys, 4, new Uint8Array(keys.length).fill(7));
+    const h = keys[10]!;
+    expect(ids.has(h, 7)).toBe(true);
+    expect(ids.has(h, 8)).toBe(false);
+    expect(ids.has(h, 0)).toBe(true);
+    expect(tagsOf(ids, h)).toEqual([4]);
+    const out = new Uint8Array(TAG_SPAN);
+    expect(ids.tags(h, out, 8)).toBe(0);
+    const unknown = values(12, 1_000)[10]!;
+    expect(ids.has(unknown, 200)).toBe(true);
+  });
+
+  it('idCheck is 1–255 from the bits above the low 32', () => {
+    expect(idCheck(0x1234_5678)).toBe(1);
+    for (let hi = 0; hi < 600; hi++) {
+      const c = idCheck(hi * 0x1_0000_0000 + 0xffff_ffff);
+      expect(c).toBeGreaterThanOrEqual(1);
+      expect(c).toBeLessThanOrEqual(255);
+    }
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../../src/main/engine/file/FileStore';
+import { keyHash, keyHash32 } from '../../src/main/engine/file/keyHash';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 
 let dir: string;
@@ -139,6 +140,34 @@ describe('sealed segment indexes in a bounded LRU', () => {
     }
     await check(store);
     expect(store.lastSeq()).toBe((SEGMENTS + 6) * PER_SEGMENT);
+    await store.close();
+  });
+
+  it('an id whose 32-bit hash collides with a sealed id is new, and is told apart without reading that index', async () => {
+    // Two ids with equal 32-bit hashes (what the segment postings store) but different full hashes.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const id = `c-${i}`;
+      const other = seen.get(keyHash32(id));
+      if (other !== undefined && keyHash(other) !== keyHash(id)) pair = [other, id];
+      else seen.set(keyHash32(id), id);
+    }
+    const [a, b] = pair;
+    // Only the newest index stays cached: a look into a's segment would read it again.
+    const store = await FileStore.open(dir, { sealInWorker: false, indexCacheBytes: 0 });
+    await store.append([{ id: a, stream: 'S', type: 'T', data: {} }]);
+    await store.sealActive();
+    for (let s = 0; s < 3; s++) {
+      await store.append(batch(s));
+      await store.sealActive();
+    }
+    const loads = store.indexCacheStats().loads;
+    const r = await store.append([{ id: b, stream: 'S', type: 'T', data: { b: true } }]);
+    expect(r.events[0]!.seq).toBe(1 + 3 * PER_SEGMENT + 1);
+    expect(store.indexCacheStats().loads).toBe(loads);
+    expect((await store.getEvent(a))?.seq).toBe(1);
+    expect((await store.getEvent(b))?.data).toEqual({ b: true });
     await store.close();
   });
 });

@@ -46,6 +46,9 @@ import { verifyStore } from './verify';
 import { finishHistogram, planBuckets } from '../histogram';
 import type { Histogram } from '../../../shared/storeTypes';
 import { SealWorkerClient } from './SealWorkerClient';
+import { idCheck } from './idHashes';
+import { keyHash } from './keyHash';
+import { PendingIdChecks } from './pendingIdChecks';
 import { sealedFileArtifacts } from './recovery';
 import { repairStore, type RepairReport } from './repair';
 import type { SegmentArtifacts } from './segmentArtifacts';
@@ -133,6 +136,8 @@ export class FileStore implements EventStore {
    * per appended event instead of one per hot generation.
    */
   #streamVersions = new Map<string, number>();
+  /** Check bytes of unsealed ids, for the sealed id table once their segment is sealed. */
+  readonly #idChecks = new PendingIdChecks();
 
   private constructor(
     paths: StorePaths,
@@ -240,6 +245,7 @@ export class FileStore implements EventStore {
         if (e.seq > sealedThrough) {
           this.#hot.add(e, p.lineBytes[i]);
           this.#streamVersions.set(e.stream, e.version);
+          if (!this.readOnly) this.#idChecks.set(e.seq, idCheck(keyHash(e.id)));
         }
       });
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
@@ -339,10 +345,12 @@ export class FileStore implements EventStore {
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
     const versions = this.#streamVersions;
+    const checks = this.#idChecks;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.#hot.add(e, sizes[i]);
       versions.set(e.stream, e.version);
+      checks.set(e.seq, idCheck(keyHash(e.id)));
     }
     this.#signal.notify();
   }
@@ -452,7 +460,7 @@ export class FileStore implements EventStore {
         blockBytes: this.#opts.blockBytes,
       });
       this.#ix.reload();
-      this.#sealed.refresh();
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
       lastSeq = r.lastSeq;
     } else {
       const out = await sealSegment(
@@ -468,7 +476,7 @@ export class FileStore implements EventStore {
         newStreamsOnly(this.#ix),
       );
       this.#ix.addSegment(out.segment, out.blob, out.counts);
-      this.#sealed.refresh();
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
       lastSeq = out.segment.lastSeq;
     }
     unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);

@@ -3,9 +3,9 @@ import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../sh
 import { isAscii } from 'node:buffer';
 import type { Kind, SegmentIndex } from './segmentIndex';
 import { lowerBound } from '../memory/sortedSeqs';
-import { IdHashes, TAG_SPAN, type TaggedHashes } from './idHashes';
+import { IdHashes, idCheck, TAG_SPAN } from './idHashes';
 import { IndexCache, type SealedSegment } from './indexCache';
-import { keyHash32 } from './keyHash';
+import { keyHash } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 
 export type { SealedSegment } from './indexCache';
@@ -81,6 +81,19 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   return out;
 }
 
+/** The check bytes of a segment's id entries (in keyHashes order), or undefined when not known. */
+function entryChecks(
+  seg: SealedSegment,
+  checks: ((firstSeq: number, n: number) => Uint8Array) | undefined,
+): Uint8Array | undefined {
+  const ords = seg.ix.keyOrdinals('id');
+  if (!checks || !ords) return undefined;
+  const byOrd = checks(seg.ix.firstSeq, seg.ix.n);
+  const out = new Uint8Array(ords.length);
+  for (let k = 0; k < ords.length; k++) out[k] = byOrd[ords[k]!]!;
+  return out;
+}
+
 /** Default byte budget of resident segment indexes (a W1M segment's index is ~1.7 MB parsed). */
 export const DEFAULT_INDEX_CACHE_BYTES = 64 << 20;
 
@@ -117,12 +130,13 @@ export class SealedTier {
 
   /**
    * Takes in segments the catalogue has and this tier lacks (after a seal or rebuild). Their
-   * indexes are read once here for their id hashes; the newest stay cached.
+   * indexes are read once here for their id hashes; the newest stay cached. `checks` gives the
+   * idCheck bytes of a new segment's events by ordinal, when this process appended them.
    */
-  refresh(): void {
+  refresh(checks?: (firstSeq: number, n: number) => Uint8Array): void {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
     const next: SegmentMeta[] = [];
-    const added: TaggedHashes[] = [];
+    const added: { seg: SealedSegment; tag: number }[] = [];
     let appendedOnly = true;
     for (const rec of this.db.segments()) {
       const known = have.get(rec.id);
@@ -133,13 +147,14 @@ export class SealedTier {
       const seg = this.#cache.get(rec);
       if (next.length < this.#segs.length) appendedOnly = false;
       next.push(metaOf(seg));
-      added.push({ keys: seg.ix.keyHashes('id'), tag: next.length - 1 });
+      added.push({ seg, tag: next.length - 1 });
     }
     appendedOnly &&= next.length - added.length === this.#segs.length;
     this.#cache.retain(new Set(next.map((s) => s.rec.id)));
     // Usually one new segment at the end: its ids join in the background instead of re-sorting
     // all of them. Otherwise positions (the tags) moved: every index is read again for its ids.
-    if (appendedOnly) for (const a of added) this.#ids.add(a.keys, a.tag);
+    if (appendedOnly)
+      for (const a of added) this.#ids.add(a.seg.ix.keyHashes('id'), a.tag, entryChecks(a.seg, checks));
     else this.#ids.reset(next.map((m, i) => ({ keys: this.#open(m).ix.keyHashes('id'), tag: i })));
     this.#segs = next;
   }
@@ -186,7 +201,8 @@ export class SealedTier {
   /** Only segments whose tag the id table names for this id's hash are searched, newest first. */
   getById(id: string): StoredEvent | undefined {
     const tags = this.#tagScratch;
-    if (this.#ids.tags(keyHash32(id), tags) === 0) return undefined;
+    const h = keyHash(id);
+    if (this.#ids.tags(h >>> 0, tags, idCheck(h)) === 0) return undefined;
     for (let i = this.#segs.length - 1; i >= 0; i--) {
       if (!tags[i % TAG_SPAN]) continue;
       const s = this.#open(this.#segs[i]!);
@@ -199,9 +215,10 @@ export class SealedTier {
     return undefined;
   }
 
-  /** Whether any of these ids may be sealed (hash hit); lets the sequencer skip loads for new ids. */
+  /** Whether this id may be sealed (hash hit); lets the sequencer skip loads for new ids. */
   mayHaveId(id: string): boolean {
-    return this.#ids.has(keyHash32(id));
+    const h = keyHash(id);
+    return this.#ids.has(h >>> 0, idCheck(h));
   }
 
   stream(stream: string, fromVersion: number, toVersion: number): StoredEvent[] {

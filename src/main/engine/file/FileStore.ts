@@ -38,7 +38,8 @@ import { crc32 } from './checksum';
 import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from './layout';
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
-import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
+import { sealSegment } from './sealer';
+import { fsyncDirAsync, unlinkDurablyAsync } from './durableAsync';
 import { newStreamsOnly, type KeyCounts, type SegmentRecord, type SqliteIndex } from './SqliteIndex';
 import { DEFAULT_INDEX_CACHE_BYTES, SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
 import { SealedReader, type SealedFile } from './SealedReader';
@@ -280,7 +281,7 @@ export class FileStore implements EventStore {
     const path = this.#paths.segment(name);
     closeSync(openSync(path, 'a', 0o600));
     try {
-      fsyncDir(this.#paths.segments);
+      await fsyncDirAsync(this.#paths.segments);
       this.#active = await ActiveSegment.open(path, name, firstSeq, statSync(path).size);
     } catch (err) {
       // An empty file named for seqs the old segment may still take would mislead recovery.
@@ -479,8 +480,10 @@ export class FileStore implements EventStore {
       this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
       lastSeq = out.segment.lastSeq;
     }
-    unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
+    // Evicted before anything yields: queries split sealed from hot at lastIndexedSeq, so events
+    // in both would be returned twice. The index commit already made them durable as sealed.
     this.#hot.evictThrough(lastSeq);
+    await unlinkDurablyAsync(this.#paths.segment(plainName), this.#paths.segments);
     this.metrics.record('seal', performance.now() - t0);
   }
 

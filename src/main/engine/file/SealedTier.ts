@@ -135,9 +135,12 @@ export class SealedTier {
    */
   refresh(checks?: (firstSeq: number, n: number) => Uint8Array): void {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
+    // Opening: every index is read once, its ids copied out (4 bytes an id) and the index let go,
+    // so an open holds the ids of all segments but only the cached indexes.
+    const opening = this.#segs.length === 0;
     const next: SegmentMeta[] = [];
-    const added: { seg: SealedSegment; tag: number }[] = [];
-    let appendedOnly = true;
+    const added: { seg?: SealedSegment; keys?: Uint32Array; tag: number }[] = [];
+    let appendedOnly = !opening;
     for (const rec of this.db.segments()) {
       const known = have.get(rec.id);
       if (known) {
@@ -147,15 +150,21 @@ export class SealedTier {
       const seg = this.#cache.get(rec);
       if (next.length < this.#segs.length) appendedOnly = false;
       next.push(metaOf(seg));
-      added.push({ seg, tag: next.length - 1 });
+      const tag = next.length - 1;
+      added.push(opening ? { keys: seg.ix.keyHashes('id').slice(), tag } : { seg, tag });
     }
     appendedOnly &&= next.length - added.length === this.#segs.length;
     this.#cache.retain(new Set(next.map((s) => s.rec.id)));
     // Usually one new segment at the end: its ids join in the background instead of re-sorting
-    // all of them. Otherwise positions (the tags) moved: every index is read again for its ids.
+    // all of them. Otherwise (open, or positions, which are the tags, moved) all are sorted at once.
     if (appendedOnly)
-      for (const a of added) this.#ids.add(a.seg.ix.keyHashes('id'), a.tag, entryChecks(a.seg, checks));
-    else this.#ids.reset(next.map((m, i) => ({ keys: this.#open(m).ix.keyHashes('id'), tag: i })));
+      for (const a of added) this.#ids.add(a.seg!.ix.keyHashes('id'), a.tag, entryChecks(a.seg!, checks));
+    else {
+      const copied = new Map(added.filter((a) => a.keys).map((a) => [a.tag, a.keys!]));
+      this.#ids.reset(
+        next.map((m, i) => ({ keys: copied.get(i) ?? this.#open(m).ix.keyHashes('id'), tag: i })),
+      );
+    }
     this.#segs = next;
   }
 

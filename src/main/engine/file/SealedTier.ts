@@ -110,6 +110,8 @@ export class SealedTier {
   readonly #ids = new IdHashes();
   readonly #cache: IndexCache;
   readonly #tagScratch = new Uint8Array(TAG_SPAN);
+  /** Whether refresh has run once (the first run is the open). */
+  #opened = false;
 
   constructor(
     private readonly db: SqliteIndex,
@@ -137,7 +139,8 @@ export class SealedTier {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
     // Opening: every index is read once, its ids copied out (4 bytes an id) and the index let go,
     // so an open holds the ids of all segments but only the cached indexes.
-    const opening = this.#segs.length === 0;
+    const opening = !this.#opened;
+    this.#opened = true;
     const next: SegmentMeta[] = [];
     const added: { seg?: SealedSegment; keys?: Uint32Array; tag: number }[] = [];
     let appendedOnly = !opening;

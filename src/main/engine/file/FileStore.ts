@@ -82,6 +82,9 @@ export interface FileStoreOptions {
   create: boolean;
 }
 
+/** SQLite page cache of the store's own connection (the seal worker's keeps the default). */
+const HOST_PAGE_CACHE_KIB = 16 << 10;
+
 /** Bytes of the reused append encoding buffer kept between groups (a batch of 1,000 W1M events is ~370 KB). */
 const BUF_KEEP = 1 << 20;
 
@@ -150,6 +153,7 @@ export class FileStore implements EventStore {
     this.#paths = paths;
     this.#opts = opts;
     this.#ix = ix;
+    ix.limitPageCache(HOST_PAGE_CACHE_KIB);
     this.report = report;
     this.#lock = lock;
     this.#reader = new SealedReader(opts.blockCacheBytes);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdHashes } from '../../src/main/engine/file/idHashes';
+import { IdHashes, idCheck, TAG_SPAN } from '../../src/main/engine/file/idHashes';
 
 /** A deterministic stream of 32-bit values (xorshift). */
 function values(seed: number, n: number): Uint32Array {
@@ -14,41 +14,115 @@ function values(seed: number, n: number): Uint32Array {
   return out.sort();
 }
 
+/** The tags IdHashes reports for `h`, as a sorted list. */
+function tagsOf(ids: IdHashes, h: number): number[] {
+  const out = new Uint8Array(TAG_SPAN);
+  ids.tags(h, out);
+  return [...out.keys()].filter((t) => out[t]);
+}
+
 describe('IdHashes', () => {
-  it('answers exactly like a set, before, during and after background merges', async () => {
+  it('answers exactly like a map of hash → segment tags, before, during and after background merges', async () => {
     const ids = new IdHashes();
-    const all = new Set<number>();
-    ids.reset([values(1, 50_000)]);
-    values(1, 50_000).forEach((v) => all.add(v));
+    const all = new Map<number, Set<number>>();
+    const note = (keys: Uint32Array, tag: number) =>
+      keys.forEach((v) => all.set(v, (all.get(v) ?? new Set()).add(tag % TAG_SPAN)));
+    ids.reset([{ keys: values(1, 50_000), tag: 0 }]);
+    note(values(1, 50_000), 0);
     const probes = [...values(99, 2_000), ...values(1, 50_000).slice(0, 2_000)];
     const check = () => {
-      for (const p of probes) expect(ids.has(p)).toBe(all.has(p));
+      for (const p of probes) {
+        expect(ids.has(p)).toBe(all.has(p));
+        expect(tagsOf(ids, p)).toEqual([...(all.get(p) ?? [])].sort((a, b) => a - b));
+      }
     };
     for (let s = 2; s < 8; s++) {
       const seg = values(s, 30_000);
-      ids.add(seg);
-      seg.forEach((v) => all.add(v));
-      probes.push(...seg.slice(0, 500));
+      // Tag 257 wraps to 1; segment 3 repeats segment 2's hashes (a 32-bit collision across segments).
+      const keys = s === 3 ? values(2, 30_000) : seg;
+      ids.add(keys, s === 6 ? 257 : s);
+      note(keys, s === 6 ? 257 : s);
+      probes.push(...keys.slice(0, 500));
       check(); // merging may still be under way
     }
     await ids.settled();
     check();
     expect(ids.size).toBe(50_000 + 6 * 30_000);
-    ids.reset([values(3, 10)]);
+    ids.reset([{ keys: values(3, 10), tag: 9 }]);
     expect(ids.has(values(3, 10)[4]!)).toBe(true);
+    expect(tagsOf(ids, values(3, 10)[4]!)).toEqual([9]);
     expect(ids.has(values(1, 50_000)[7]!)).toBe(false);
+  });
+
+  it('builds many lists at once like merging them one by one', async () => {
+    const lists = [1, 2, 3, 4].map((s) => ({ keys: values(s, 20_000), tag: s * 70 }));
+    const a = new IdHashes();
+    a.reset(lists);
+    const b = new IdHashes();
+    b.reset([]);
+    for (const l of lists) b.add(l.keys, l.tag);
+    await b.settled();
+    for (const l of lists)
+      for (const h of l.keys.subarray(0, 3_000)) expect(tagsOf(a, h)).toEqual(tagsOf(b, h));
+    expect(a.size).toBe(b.size);
+  });
+
+  it('keeps a few levels, each several times the next, so a seal does not merge the whole table', async () => {
+    const ids = new IdHashes();
+    ids.reset([{ keys: values(1, 400_000), tag: 0 }]);
+    for (let s = 2; s < 40; s++) {
+      ids.add(values(s, 10_000), s);
+      await ids.settled();
+      expect(ids.levels).toBeLessThanOrEqual(4);
+    }
+    expect(ids.size).toBe(400_000 + 38 * 10_000);
+    for (let s = 2; s < 40; s += 7) expect(tagsOf(ids, values(s, 10_000)[17]!)).toContain(s);
+  });
+
+  it('holds 4 bytes per id plus a fixed bucket table', () => {
+    const ids = new IdHashes();
+    ids.reset([{ keys: values(5, 1_000_000), tag: 1 }]);
+    expect(ids.bytes).toBe(4 * 1_000_000 + 4 * (65_536 + 1));
   });
 
   it('a large merge leaves the event loop free between slices', async () => {
     const ids = new IdHashes();
-    ids.reset([values(5, 3_000_000)]);
+    ids.reset([{ keys: values(5, 3_000_000), tag: 0 }]);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
-    ids.add(values(6, 40_000));
+    ids.add(values(6, 2_000_000), 1);
     await ids.settled();
     clearInterval(timer);
     expect(ticks).toBeGreaterThan(0);
-    expect(ids.has(values(6, 40_000)[123]!)).toBe(true);
-    expect(ids.size).toBe(3_040_000);
+    expect(ids.levels).toBe(1);
+    expect(ids.has(values(6, 2_000_000)[123]!)).toBe(true);
+    expect(ids.size).toBe(5_000_000);
+  });
+});
+
+describe('IdHashes check bytes', () => {
+  it('tells apart equal 32-bit hashes by check byte; 0 (not known) matches any', () => {
+    const ids = new IdHashes();
+    const keys = values(11, 1_000);
+    ids.reset([{ keys: values(12, 1_000), tag: 3 }]); // no check bytes: every probe of these may match
+    ids.add(keys, 4, new Uint8Array(keys.length).fill(7));
+    const h = keys[10]!;
+    expect(ids.has(h, 7)).toBe(true);
+    expect(ids.has(h, 8)).toBe(false);
+    expect(ids.has(h, 0)).toBe(true);
+    expect(tagsOf(ids, h)).toEqual([4]);
+    const out = new Uint8Array(TAG_SPAN);
+    expect(ids.tags(h, out, 8)).toBe(0);
+    const unknown = values(12, 1_000)[10]!;
+    expect(ids.has(unknown, 200)).toBe(true);
+  });
+
+  it('idCheck is 1–255 from the bits above the low 32', () => {
+    expect(idCheck(0x1234_5678)).toBe(1);
+    for (let hi = 0; hi < 600; hi++) {
+      const c = idCheck(hi * 0x1_0000_0000 + 0xffff_ffff);
+      expect(c).toBeGreaterThanOrEqual(1);
+      expect(c).toBeLessThanOrEqual(255);
+    }
   });
 });

@@ -68,6 +68,12 @@ export const configSchema = z
           .min(0)
           .default(DEFAULT_FILE_OPTIONS.blockCacheBytes)
           .describe('Memory for inflated blocks of sealed segments.'),
+        indexCacheBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(DEFAULT_FILE_OPTIONS.indexCacheBytes)
+          .describe('Memory for sealed segment indexes; the others are read from the index on demand.'),
       })
       .strict()
       .default({
@@ -76,6 +82,7 @@ export const configSchema = z
         hotTierMaxBytes: DEFAULT_FILE_OPTIONS.hotTierMaxBytes,
         compressionLevel: DEFAULT_FILE_OPTIONS.compressionLevel,
         blockCacheBytes: DEFAULT_FILE_OPTIONS.blockCacheBytes,
+        indexCacheBytes: DEFAULT_FILE_OPTIONS.indexCacheBytes,
       }),
     snapshots: z
       .object({

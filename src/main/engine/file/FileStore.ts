@@ -38,14 +38,18 @@ import { crc32 } from './checksum';
 import { activeSegmentName, parseSegmentName, storePaths, type StorePaths } from './layout';
 import { StoreLock } from './lock';
 import { emptyReport, openIndex, recoverSegments, type OpenReport } from './recovery';
-import { fsyncDir, sealSegment, unlinkDurably } from './sealer';
-import { newStreamsOnly, type KeyCounts, type SqliteIndex } from './SqliteIndex';
-import { SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
+import { sealSegment } from './sealer';
+import { fsyncDirAsync, unlinkDurablyAsync } from './durableAsync';
+import { newStreamsOnly, type KeyCounts, type SegmentRecord, type SqliteIndex } from './SqliteIndex';
+import { DEFAULT_INDEX_CACHE_BYTES, SealedTier, type RecordSource, type SealedSegment } from './SealedTier';
 import { SealedReader, type SealedFile } from './SealedReader';
 import { verifyStore } from './verify';
 import { finishHistogram, planBuckets } from '../histogram';
 import type { Histogram } from '../../../shared/storeTypes';
 import { SealWorkerClient } from './SealWorkerClient';
+import { idCheck } from './idHashes';
+import { keyHash } from './keyHash';
+import { PendingIdChecks } from './pendingIdChecks';
 import { sealedFileArtifacts } from './recovery';
 import { repairStore, type RepairReport } from './repair';
 import type { SegmentArtifacts } from './segmentArtifacts';
@@ -64,6 +68,11 @@ export interface FileStoreOptions {
   compressionLevel: number;
   /** Budget for inflated blocks kept in memory. */
   blockCacheBytes: number;
+  /**
+   * Budget for sealed segment indexes kept in memory (~33 bytes per sealed event); the rest are
+   * read from the catalogue when a query needs them.
+   */
+  indexCacheBytes: number;
   /** Uncompressed bytes per gzip member (≤ 65,280): smaller blocks make random reads cheaper. */
   blockBytes: number;
   /** Seal in a worker thread (default) so appends and queries never wait for compression or indexing. */
@@ -72,6 +81,9 @@ export interface FileStoreOptions {
   /** Create the store folder if it does not exist (read-write only). */
   create: boolean;
 }
+
+/** SQLite page cache of the store's own connection (the seal worker's keeps the default). */
+const HOST_PAGE_CACHE_KIB = 16 << 10;
 
 /** Bytes of the reused append encoding buffer kept between groups (a batch of 1,000 W1M events is ~370 KB). */
 const BUF_KEEP = 1 << 20;
@@ -82,6 +94,7 @@ export const DEFAULT_FILE_OPTIONS: FileStoreOptions = {
   hotTierMaxBytes: 256 << 20,
   compressionLevel: 5,
   blockCacheBytes: 32 << 20,
+  indexCacheBytes: DEFAULT_INDEX_CACHE_BYTES,
   blockBytes: 16 << 10,
   sealInWorker: true,
   readOnly: false,
@@ -105,7 +118,11 @@ export class FileStore implements EventStore {
   readonly #signal = new ChangeSignal();
   readonly #reader: SealedReader;
   readonly #worker = SealWorkerClient.shared;
-  readonly #fds = new Map<number, SealedFile & { name: string }>();
+  /** Open sealed files; the record names the catalogue row they were opened for. */
+  readonly #fds = new Map<
+    number,
+    { id: number; fd: number; bytes: number; name: string; rec: SegmentRecord }
+  >();
   #sealed: SealedTier;
   readonly #source: RecordSource;
   readonly #sequencer: Sequencer;
@@ -123,6 +140,8 @@ export class FileStore implements EventStore {
    * per appended event instead of one per hot generation.
    */
   #streamCells = new Map<string, StreamCell>();
+  /** Check bytes of unsealed ids, for the sealed id table once their segment is sealed. */
+  readonly #idChecks = new PendingIdChecks();
 
   private constructor(
     paths: StorePaths,
@@ -134,6 +153,7 @@ export class FileStore implements EventStore {
     this.#paths = paths;
     this.#opts = opts;
     this.#ix = ix;
+    ix.limitPageCache(HOST_PAGE_CACHE_KIB);
     this.report = report;
     this.#lock = lock;
     this.#reader = new SealedReader(opts.blockCacheBytes);
@@ -142,7 +162,7 @@ export class FileStore implements EventStore {
       parse: (seg, ord, raw) =>
         parseStoredLine(raw.toString('utf8'), `${seg.rec.name} seq ${seg.ix.firstSeq + ord}`),
     };
-    this.#sealed = new SealedTier(ix, this.#source);
+    this.#sealed = new SealedTier(ix, this.#source, opts.indexCacheBytes);
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamCell: (s) => this.#streamCell(s),
@@ -230,6 +250,7 @@ export class FileStore implements EventStore {
         if (e.seq > sealedThrough) {
           this.#hot.add(e, p.lineBytes[i]);
           this.#streamCells.set(e.stream, { version: e.version, pending: -1 });
+          if (!this.readOnly) this.#idChecks.set(e.seq, idCheck(keyHash(e.id)));
         }
       });
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
@@ -264,7 +285,7 @@ export class FileStore implements EventStore {
     const path = this.#paths.segment(name);
     closeSync(openSync(path, 'a', 0o600));
     try {
-      fsyncDir(this.#paths.segments);
+      await fsyncDirAsync(this.#paths.segments);
       this.#active = await ActiveSegment.open(path, name, firstSeq, statSync(path).size);
     } catch (err) {
       // An empty file named for seqs the old segment may still take would mislead recovery.
@@ -328,7 +349,12 @@ export class FileStore implements EventStore {
 
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
-    for (let i = 0; i < events.length; i++) this.#hot.add(events[i]!, sizes[i]);
+    const checks = this.#idChecks;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.#hot.add(e, sizes[i]);
+      checks.set(e.seq, idCheck(keyHash(e.id)));
+    }
     this.#signal.notify();
   }
 
@@ -437,7 +463,7 @@ export class FileStore implements EventStore {
         blockBytes: this.#opts.blockBytes,
       });
       this.#ix.reload();
-      this.#sealed.refresh();
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
       lastSeq = r.lastSeq;
     } else {
       const out = await sealSegment(
@@ -453,14 +479,19 @@ export class FileStore implements EventStore {
         newStreamsOnly(this.#ix),
       );
       this.#ix.addSegment(out.segment, out.blob, out.counts);
-      this.#sealed.refresh();
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
       lastSeq = out.segment.lastSeq;
-      unlinkDurably(this.#paths.segment(plainName), this.#paths.segments);
     }
+    // Evicted before anything yields: queries split sealed from hot at lastIndexedSeq, so events
+    // in both would be returned twice. The index commit already made them durable as sealed.
     this.#hot.evictThrough(lastSeq);
+    // The seal worker removed the plain original itself, after its index commit.
+    if (!this.#opts.sealInWorker)
+      await unlinkDurablyAsync(this.#paths.segment(plainName), this.#paths.segments);
     this.metrics.record('seal', performance.now() - t0);
   }
 
+  /** The segment's open file with its index (the index is not kept here: the LRU owns it). */
   #file(seg: SealedSegment): SealedFile & { name: string } {
     const rec = seg.rec;
     let f = this.#fds.get(rec.id);
@@ -475,15 +506,15 @@ export class FileStore implements EventStore {
           { file: rec.name },
         );
       }
-      f = { id: rec.id, fd, bytes: rec.bytes, ix: seg.ix, name: rec.name };
+      f = { id: rec.id, fd, bytes: rec.bytes, name: rec.name, rec };
       this.#fds.set(rec.id, f);
-    } else if (f.ix !== seg.ix) {
+    } else if (f.rec !== rec) {
       // The catalogue was reloaded: the same id may now describe other blocks.
       this.#reader.evictFile(rec.id);
-      f.ix = seg.ix;
+      f.rec = rec;
       f.bytes = rec.bytes;
     }
-    return f;
+    return { id: f.id, fd: f.fd, bytes: f.bytes, ix: seg.ix, name: f.name };
   }
 
   /** One sealed record's bytes, CRC-checked; may be a view of a cached block (use it at once). */
@@ -672,6 +703,11 @@ export class FileStore implements EventStore {
     return out;
   }
 
+  /** Sealed segment indexes held in memory and read from the catalogue so far, and the id table's bytes. */
+  indexCacheStats(): { bytes: number; size: number; loads: number; idBytes: number } {
+    return this.#sealed.cacheStats;
+  }
+
   async histogram(filter?: EventFilter, options?: { buckets?: number }): Promise<Histogram> {
     this.#assertOpen();
     const f = parseFilter(filter);
@@ -784,7 +820,7 @@ export class FileStore implements EventStore {
     const counts: KeyCounts = [];
     for (const [kind, m] of totals) for (const [value, n] of m) counts.push({ kind, value, n });
     this.#ix.replaceAll(segs, counts);
-    this.#sealed = new SealedTier(this.#ix, this.#source);
+    this.#sealed = new SealedTier(this.#ix, this.#source, this.#opts.indexCacheBytes);
     this.#sealed.refresh();
     return { segments: names.length, events: this.#ix.total };
   }

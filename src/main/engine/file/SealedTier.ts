@@ -1,18 +1,34 @@
 import type { StoredEvent } from '../../../shared/event';
 import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
-import { ChronoscopeError } from '../../../shared/errors';
 import { isAscii } from 'node:buffer';
-import { SegmentIndex, type Kind } from './segmentIndex';
+import type { Kind, SegmentIndex } from './segmentIndex';
 import { lowerBound } from '../memory/sortedSeqs';
-import { IdHashes } from './idHashes';
-import { keyHash32 } from './keyHash';
+import { IdHashes, idCheck, TAG_SPAN } from './idHashes';
+import { IndexCache, type SealedSegment } from './indexCache';
+import { keyHash } from './keyHash';
 import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
 
-/** A sealed segment with its in-memory index. */
-export interface SealedSegment {
+export type { SealedSegment } from './indexCache';
+
+/** What stays resident per sealed segment: enough to prune it by seq and time without its index. */
+interface SegmentMeta {
   rec: SegmentRecord;
-  ix: SegmentIndex;
+  firstSeq: number;
+  lastSeq: number;
+  n: number;
+  minTime: number;
+  maxTime: number;
 }
+
+/** From the index itself, so pruning compares exactly what the index holds. */
+const metaOf = (s: SealedSegment): SegmentMeta => ({
+  rec: s.rec,
+  firstSeq: s.ix.firstSeq,
+  lastSeq: s.ix.lastSeq,
+  n: s.ix.n,
+  minTime: s.ix.minTime,
+  maxTime: s.ix.maxTime,
+});
 
 /** How the tier reads records; `scan` says neighbours will follow, so whole blocks are worth inflating. */
 export interface RecordSource {
@@ -65,81 +81,143 @@ function intersectSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
   return out;
 }
 
+/** The check bytes of a segment's id entries (in keyHashes order), or undefined when not known. */
+function entryChecks(
+  seg: SealedSegment,
+  checks: ((firstSeq: number, n: number) => Uint8Array) | undefined,
+): Uint8Array | undefined {
+  const ords = seg.ix.keyOrdinals('id');
+  if (!checks || !ords) return undefined;
+  const byOrd = checks(seg.ix.firstSeq, seg.ix.n);
+  const out = new Uint8Array(ords.length);
+  for (let k = 0; k < ords.length; k++) out[k] = byOrd[ords[k]!]!;
+  return out;
+}
+
+/** Default byte budget of resident segment indexes (a W1M segment's index is ~1.7 MB parsed). */
+export const DEFAULT_INDEX_CACHE_BYTES = 64 << 20;
+
 /**
- * The sealed tier: every sealed segment's index in memory, answering lookups and filtered pages by
- * intersecting per-segment postings, pruning whole segments by seq and time range, and checking
- * each candidate against the filter's one definition (matchesFilter).
+ * The sealed tier: answers lookups and filtered pages by intersecting per-segment postings,
+ * pruning whole segments by seq and time range, and checking each candidate against the filter's
+ * one definition (matchesFilter). Segment indexes are loaded from the catalogue on demand and kept
+ * in a bounded LRU (IndexCache); only each segment's seq and time range and the id hash table
+ * (3 bytes per sealed event) stay resident.
  */
 export class SealedTier {
-  #segs: SealedSegment[] = [];
-  /** Every sealed id's 32-bit hash: one probe answers "may this id exist?" on append. */
+  #segs: SegmentMeta[] = [];
+  /** Every sealed id's 32-bit hash with its segment's tag: "may this id exist?" and where to look. */
   readonly #ids = new IdHashes();
+  readonly #cache: IndexCache;
+  readonly #tagScratch = new Uint8Array(TAG_SPAN);
+  /** Whether refresh has run once (the first run is the open). */
+  #opened = false;
 
   constructor(
     private readonly db: SqliteIndex,
     private readonly src: RecordSource,
-  ) {}
+    indexCacheBytes = DEFAULT_INDEX_CACHE_BYTES,
+  ) {
+    this.#cache = new IndexCache(db, indexCacheBytes);
+  }
 
   private load(seg: SealedSegment, ord: number, scan = false): StoredEvent {
     return this.src.parse(seg, ord, this.src.raw(seg, ord, scan));
   }
 
-  /** Loads indexes of segments the catalogue has and this tier lacks (after a seal or rebuild). */
-  refresh(): void {
+  /** The segment's index: a caller holds it only while it works on that segment. */
+  #open(m: SegmentMeta): SealedSegment {
+    return this.#cache.get(m.rec);
+  }
+
+  /**
+   * Takes in segments the catalogue has and this tier lacks (after a seal or rebuild). Their
+   * indexes are read once here for their id hashes; the newest stay cached. `checks` gives the
+   * idCheck bytes of a new segment's events by ordinal, when this process appended them.
+   */
+  refresh(checks?: (firstSeq: number, n: number) => Uint8Array): void {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
-    const next: SealedSegment[] = [];
-    const added: SealedSegment[] = [];
+    // Opening: every index is read once, its ids copied out (4 bytes an id) and the index let go,
+    // so an open holds the ids of all segments but only the cached indexes.
+    const opening = !this.#opened;
+    this.#opened = true;
+    const next: SegmentMeta[] = [];
+    const added: { seg?: SealedSegment; keys?: Uint32Array; tag: number }[] = [];
+    let appendedOnly = !opening;
     for (const rec of this.db.segments()) {
       const known = have.get(rec.id);
       if (known) {
         next.push(known);
         continue;
       }
-      const blob = this.db.segmentBlob(rec.id);
-      if (!blob)
-        throw new ChronoscopeError('CORRUPT', `segment ${rec.name} has no index in the catalogue`, {
-          file: rec.name,
-        });
-      const seg = { rec, ix: SegmentIndex.parse(blob) };
-      next.push(seg);
-      added.push(seg);
+      const seg = this.#cache.get(rec);
+      if (next.length < this.#segs.length) appendedOnly = false;
+      next.push(metaOf(seg));
+      const tag = next.length - 1;
+      added.push(opening ? { keys: seg.ix.keyHashes('id').slice(), tag } : { seg, tag });
     }
-    const kept = next.length - added.length === this.#segs.length;
-    // Usually one new segment: its ids join in the background instead of re-sorting all of them.
-    if (kept) for (const s of added) this.#ids.add(s.ix.keyHashes('id'));
-    else this.#ids.reset(next.map((s) => s.ix.keyHashes('id')));
+    appendedOnly &&= next.length - added.length === this.#segs.length;
+    this.#cache.retain(new Set(next.map((s) => s.rec.id)));
+    // Usually one new segment at the end: its ids join in the background instead of re-sorting
+    // all of them. Otherwise (open, or positions, which are the tags, moved) all are sorted at once.
+    if (appendedOnly)
+      for (const a of added) this.#ids.add(a.seg!.ix.keyHashes('id'), a.tag, entryChecks(a.seg!, checks));
+    else {
+      const copied = new Map(added.filter((a) => a.keys).map((a) => [a.tag, a.keys!]));
+      this.#ids.reset(
+        next.map((m, i) => ({ keys: copied.get(i) ?? this.#open(m).ix.keyHashes('id'), tag: i })),
+      );
+    }
     this.#segs = next;
   }
 
-  get segments(): readonly SealedSegment[] {
-    return this.#segs;
+  /** One segment's index by catalogue id (verify), or undefined if this tier does not hold it. */
+  index(id: number): SegmentIndex | undefined {
+    const m = this.#segs.find((s) => s.rec.id === id);
+    return m ? this.#open(m).ix : undefined;
+  }
+
+  /** Resident index bytes and indexes read so far (tests and diagnostics). */
+  get cacheStats(): { bytes: number; size: number; loads: number; idBytes: number } {
+    const c = this.#cache;
+    return { bytes: c.bytes, size: c.size, loads: c.loads, idBytes: this.#ids.bytes };
+  }
+
+  /** Resolves once the id hash table has merged every segment added so far (tests). */
+  settled(): Promise<void> {
+    return this.#ids.settled();
   }
 
   get lastSeq(): number {
-    return this.#segs.length ? this.#segs[this.#segs.length - 1]!.ix.lastSeq : 0;
+    return this.#segs.length ? this.#segs[this.#segs.length - 1]!.lastSeq : 0;
   }
 
-  #segmentFor(seq: number): SealedSegment | undefined {
+  #segmentFor(seq: number): SegmentMeta | undefined {
     let lo = 0;
     let hi = this.#segs.length - 1;
     while (lo <= hi) {
       const m = (lo + hi) >>> 1;
       const s = this.#segs[m]!;
-      if (seq < s.ix.firstSeq) hi = m - 1;
-      else if (seq > s.ix.lastSeq) lo = m + 1;
+      if (seq < s.firstSeq) hi = m - 1;
+      else if (seq > s.lastSeq) lo = m + 1;
       else return s;
     }
     return undefined;
   }
 
   getBySeq(seq: number): StoredEvent | undefined {
-    const s = this.#segmentFor(seq);
-    return s ? this.load(s, seq - s.ix.firstSeq) : undefined;
+    const m = this.#segmentFor(seq);
+    return m ? this.load(this.#open(m), seq - m.firstSeq) : undefined;
   }
 
+  /** Only segments whose tag the id table names for this id's hash are searched, newest first. */
   getById(id: string): StoredEvent | undefined {
+    const tags = this.#tagScratch;
+    const h = keyHash(id);
+    if (this.#ids.tags(h >>> 0, tags, idCheck(h)) === 0) return undefined;
     for (let i = this.#segs.length - 1; i >= 0; i--) {
-      const s = this.#segs[i]!;
+      if (!tags[i % TAG_SPAN]) continue;
+      const s = this.#open(this.#segs[i]!);
       const ords = s.ix.lookup('id', id);
       for (let k = 0; k < ords.length; k++) {
         const e = this.load(s, ords[k]!);
@@ -149,14 +227,16 @@ export class SealedTier {
     return undefined;
   }
 
-  /** Whether any of these ids may be sealed (hash hit); lets the sequencer skip loads for new ids. */
+  /** Whether this id may be sealed (hash hit); lets the sequencer skip loads for new ids. */
   mayHaveId(id: string): boolean {
-    return this.#ids.has(keyHash32(id));
+    const h = keyHash(id);
+    return this.#ids.has(h >>> 0, idCheck(h));
   }
 
   stream(stream: string, fromVersion: number, toVersion: number): StoredEvent[] {
     const out: StoredEvent[] = [];
-    for (const s of this.#segs) {
+    for (const m of this.#segs) {
+      const s = this.#open(m);
       const ords = s.ix.lookup('stream', stream);
       for (let k = 0; k < ords.length; k++) {
         const e = this.load(s, ords[k]!);
@@ -169,7 +249,7 @@ export class SealedTier {
   /** The stream's highest sealed version (0 if none), searching from the newest segment. */
   lastVersion(stream: string): number {
     for (let i = this.#segs.length - 1; i >= 0; i--) {
-      const s = this.#segs[i]!;
+      const s = this.#open(this.#segs[i]!);
       const ords = s.ix.lookup('stream', stream);
       for (let k = ords.length - 1; k >= 0; k--) {
         const e = this.load(s, ords[k]!);
@@ -181,9 +261,10 @@ export class SealedTier {
 
   readFrom(fromSeq: number, limit: number): StoredEvent[] {
     const out: StoredEvent[] = [];
-    for (const s of this.#segs) {
-      if (s.ix.lastSeq < fromSeq) continue;
-      for (let ord = Math.max(0, fromSeq - s.ix.firstSeq); ord < s.ix.n && out.length < limit; ord++)
+    for (const m of this.#segs) {
+      if (m.lastSeq < fromSeq) continue;
+      const s = this.#open(m);
+      for (let ord = Math.max(0, fromSeq - m.firstSeq); ord < m.n && out.length < limit; ord++)
         out.push(this.load(s, ord, true));
       if (out.length >= limit) break;
     }
@@ -210,9 +291,10 @@ export class SealedTier {
     }
     const lo = f.fromSeq ?? 1;
     const hi = f.toSeq ?? Number.MAX_SAFE_INTEGER;
-    for (const s of this.#segs) {
+    for (const m of this.#segs) {
+      if (m.lastSeq < lo || m.firstSeq > hi || m.maxTime < tLo || m.minTime >= tHi) continue;
+      const s = this.#open(m);
       const ix = s.ix;
-      if (ix.lastSeq < lo || ix.firstSeq > hi || ix.maxTime < tLo || ix.minTime >= tHi) continue;
       const c = this.#candidates(s, f, prefixStreams);
       const oLo = Math.max(0, lo - ix.firstSeq);
       const oHi = Math.min(ix.n - 1, hi - ix.firstSeq);
@@ -240,8 +322,8 @@ export class SealedTier {
     let min = Infinity;
     let max = -Infinity;
     for (const s of this.#segs) {
-      min = Math.min(min, s.ix.minTime);
-      max = Math.max(max, s.ix.maxTime);
+      min = Math.min(min, s.minTime);
+      max = Math.max(max, s.maxTime);
     }
     return { min, max };
   }
@@ -307,11 +389,12 @@ export class SealedTier {
     const textTest = rawTextTest(f.search);
     let planned = false;
     const segs = order === 'asc' ? this.#segs : [...this.#segs].reverse();
-    for (const s of segs) {
+    for (const m of segs) {
       if (out.length >= limit) break;
+      if (m.lastSeq < lo || m.firstSeq > hi) continue;
+      if (m.maxTime < tLo || m.minTime >= tHi) continue;
+      const s = this.#open(m);
       const ix = s.ix;
-      if (ix.lastSeq < lo || ix.firstSeq > hi) continue;
-      if (ix.maxTime < tLo || ix.minTime >= tHi) continue;
       const c = this.#candidates(s, f, prefixStreams);
       if (!planned) {
         plan.index = c.index;

@@ -86,6 +86,15 @@ export class SqliteIndex {
     this.#loadCounts();
   }
 
+  /**
+   * Caps SQLite's page cache of this connection. The store's own connection reads index blobs
+   * into an LRU of its own (IndexCache), so a large page cache would only keep second copies of
+   * them, growing the process by up to its size as segments are sealed.
+   */
+  limitPageCache(kib: number): void {
+    this.db.pragma(`cache_size = -${Math.max(0, Math.floor(kib))}`);
+  }
+
   /** The stored format version, or undefined for an empty or foreign database. */
   format(): number | undefined {
     try {

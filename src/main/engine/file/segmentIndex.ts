@@ -103,6 +103,12 @@ export class SegmentIndex {
     return this.#postings[kind].keys;
   }
 
+  /** The ordinal of each entry of keyHashes(kind), when stored one pair per event (else undefined). */
+  keyOrdinals(kind: Kind): ArrayLike<number> | undefined {
+    const p = this.#postings[kind];
+    return p.starts ? undefined : p.ords;
+  }
+
   /** Sorted ordinals of events whose `kind` hashes like `value` (a superset: collisions are possible). */
   lookup(kind: Kind, value: string): ArrayLike<number> {
     const p = this.#postings[kind];

@@ -52,9 +52,9 @@ export async function verifyStore(
   const gap = (seq: number) =>
     expectSeq ? `seq gap: ${expectSeq} is followed by ${seq}` : `seq gap: the first seq is ${seq}, not 1`;
   const present = (seq: number, file: string) => {
-    if (lost.has(seq)) issues.push({ file, seq, problem: `seq ${seq} is recorded as lost but this file holds it` });
+    if (lost.has(seq))
+      issues.push({ file, seq, problem: `seq ${seq} is recorded as lost but this file holds it` });
   };
-  const indexOf = new Map(sealed.segments.map((s) => [s.rec.id, s.ix]));
   const integrity = ix.quickCheck();
   if (integrity !== 'ok')
     issues.push({ file: 'chronoscope.db', problem: `SQLite quick_check: ${integrity}` });
@@ -87,7 +87,7 @@ export async function verifyStore(
     }
     if (!lines.eofMarker)
       issues.push({ file: seg.name, problem: 'no end-of-file marker: the file is truncated' });
-    const sx = indexOf.get(seg.id);
+    const sx = sealed.index(seg.id);
     if (!sx) {
       issues.push({ file: seg.name, problem: 'no index loaded for this segment' });
       continue;
@@ -151,4 +151,3 @@ export async function verifyStore(
   if (lostSeqs.length) out.lost = { count: lostSeqs.length, ranges: toRanges(lostSeqs) };
   return out;
 }
-

@@ -1,0 +1,87 @@
+import { ChronoscopeError } from '../../../shared/errors';
+import { SegmentIndex } from './segmentIndex';
+import type { SegmentRecord, SqliteIndex } from './SqliteIndex';
+
+/** A sealed segment with its index (loaded; valid for as long as the caller holds it). */
+export interface SealedSegment {
+  rec: SegmentRecord;
+  ix: SegmentIndex;
+}
+
+/**
+ * Parsed size of an index: its blob, plus the 2-byte line steps and second deltas that parse
+ * widens to 4-byte offsets and seconds.
+ */
+const parsedBytes = (blobBytes: number, n: number) => blobBytes + 4 * n;
+
+/**
+ * Sealed segment indexes, loaded from the catalogue's blobs on demand and kept within a byte budget,
+ * least recently used first out. An evicted index stays valid for whoever still holds it (a
+ * running query keeps the one it is reading), so eviction only drops the cache's reference. The
+ * entry just loaded is never evicted, so a budget smaller than one index still works.
+ */
+export class IndexCache {
+  /** Insertion order is recency: a hit is moved to the end. */
+  readonly #map = new Map<number, { seg: SealedSegment; bytes: number }>();
+  #bytes = 0;
+  #loads = 0;
+
+  constructor(
+    private readonly db: SqliteIndex,
+    private readonly budget: number,
+  ) {}
+
+  /** The segment's index, from the cache or loaded from the catalogue. */
+  get(rec: SegmentRecord): SealedSegment {
+    const hit = this.#map.get(rec.id);
+    if (hit && hit.seg.rec === rec) {
+      this.#map.delete(rec.id);
+      this.#map.set(rec.id, hit);
+      return hit.seg;
+    }
+    const blob = this.db.segmentBlob(rec.id);
+    if (!blob)
+      throw new ChronoscopeError('CORRUPT', `segment ${rec.name} has no index in the catalogue`, {
+        file: rec.name,
+      });
+    const seg = { rec, ix: SegmentIndex.parse(blob) };
+    this.#loads++;
+    this.put(seg, parsedBytes(blob.length, seg.ix.n));
+    return seg;
+  }
+
+  /** Adds (or replaces) a loaded index, then evicts the least recently used others over the budget. */
+  put(seg: SealedSegment, bytes: number): void {
+    this.drop(seg.rec.id);
+    this.#map.set(seg.rec.id, { seg, bytes });
+    this.#bytes += bytes;
+    for (const [id, e] of this.#map) {
+      if (this.#bytes <= this.budget || id === seg.rec.id) break;
+      this.#map.delete(id);
+      this.#bytes -= e.bytes;
+    }
+  }
+
+  drop(id: number): void {
+    const e = this.#map.get(id);
+    if (!e) return;
+    this.#map.delete(id);
+    this.#bytes -= e.bytes;
+  }
+
+  /** Forgets entries whose segment is no longer in the catalogue. */
+  retain(ids: Set<number>): void {
+    for (const id of [...this.#map.keys()]) if (!ids.has(id)) this.drop(id);
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+  get size(): number {
+    return this.#map.size;
+  }
+  /** Indexes read from the catalogue so far (tests: evictions and reloads). */
+  get loads(): number {
+    return this.#loads;
+  }
+}

@@ -144,7 +144,12 @@ export class SealedTier {
     const next: SegmentMeta[] = [];
     const added: { seg?: SealedSegment; keys?: Uint32Array; tag: number }[] = [];
     let appendedOnly = !opening;
+    // Only what the index's cached lastIndexedSeq covers: reads split sealed from hot there, and
+    // beside a live writer the catalogue may already hold a later segment whose events the hot tier
+    // still serves (they would be read twice).
+    const through = this.db.lastIndexedSeq();
     for (const rec of this.db.segments()) {
+      if (rec.lastSeq > through) break;
       const known = have.get(rec.id);
       if (known) {
         next.push(known);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/main/engine/file/checksum';
-import { scanEnvelope, type ScannedEnvelope } from '../../src/main/engine/file/envelopeScan';
+import { emptyEnvelope, scanEnvelope } from '../../src/main/engine/file/envelopeScan';
 import { SegmentColumns } from '../../src/main/engine/file/segmentColumns';
 import { SegmentIndex } from '../../src/main/engine/file/segmentIndex';
 import { parseStoredLine, storedLine, type StoredEvent } from '../../src/shared/event';
@@ -80,17 +80,7 @@ function event(r: Stored, seq: number): StoredEvent {
   return e;
 }
 
-const scratch = (): ScannedEnvelope => ({
-  seq: 0,
-  version: 0,
-  time: 0,
-  stream: '',
-  type: '',
-  tenant: '',
-  hashes: new Uint32Array(7),
-  present: 0,
-  tags: undefined,
-});
+const scratch = emptyEnvelope;
 
 /** One segment's lines as a file holds them, and the columns built both ways. */
 function bothWays(lines: string[], newStreamsOnly: boolean) {

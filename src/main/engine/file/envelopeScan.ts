@@ -28,6 +28,21 @@ export interface ScannedEnvelope {
   tags: string[] | undefined;
 }
 
+/** A blank envelope for scanEnvelope to fill (one per reader, reused line after line). */
+export function emptyEnvelope(): ScannedEnvelope {
+  return {
+    seq: 0,
+    version: 0,
+    time: 0,
+    stream: '',
+    type: '',
+    tenant: '',
+    hashes: new Uint32Array(7),
+    present: 0,
+    tags: undefined,
+  };
+}
+
 const key = (s: string): Buffer => Buffer.from(s, 'latin1');
 const K_SEQ = key('{"seq":');
 const K_ID = key(',"id":');

@@ -1,7 +1,7 @@
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
 import { crc32 } from './checksum';
-import { scanEnvelope, type ScannedEnvelope } from './envelopeScan';
+import { emptyEnvelope, scanEnvelope, type ScannedEnvelope } from './envelopeScan';
 import { keyHash32 } from './keyHash';
 
 /** The envelope fields the sealed index can look up by key. */
@@ -56,17 +56,7 @@ export class SegmentColumns {
   readonly types = new Map<string, number>();
   readonly tenants = new Map<string, number>();
   /** Reused by addLine: the scanner writes into it instead of allocating per line. */
-  readonly #env: ScannedEnvelope = {
-    seq: 0,
-    version: 0,
-    time: 0,
-    stream: '',
-    type: '',
-    tenant: '',
-    hashes: new Uint32Array(7),
-    present: 0,
-    tags: undefined,
-  };
+  readonly #env: ScannedEnvelope = emptyEnvelope();
 
   /**
    * `newStreamsOnly`: name only the streams that begin here (version 1) — sealing, where every

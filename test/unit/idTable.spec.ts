@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyHash32 } from '../../src/main/engine/file/keyHash';
+import { keyHash, keyHash32 } from '../../src/main/engine/file/keyHash';
 import { IdTable } from '../../src/main/engine/memory/idTable';
 
 describe('IdTable', () => {
@@ -37,5 +37,12 @@ describe('IdTable', () => {
     t.add(ids[1]!, 1);
     t.add(ids[2]!, 2);
     expect([t.get(pair[0]), t.get('x'), t.get(pair[1])]).toEqual([0, 1, 2]);
+  });
+});
+
+describe('keyHash and keyHash32', () => {
+  it('agree on the low 32 bits, which the append path relies on to hash an id once', () => {
+    for (const s of ['', 'a', 'order-17', '🙂 é', 'c7c3a9d0-1b2e-4f6a-9c8d-0e1f2a3b4c5d'])
+      expect(keyHash(s) % 0x1_0000_0000).toBe(keyHash32(s));
   });
 });

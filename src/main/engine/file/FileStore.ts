@@ -352,8 +352,10 @@ export class FileStore implements EventStore {
     const checks = this.#idChecks;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.#hot.add(e, sizes[i]);
-      checks.set(e.seq, idCheck(keyHash(e.id)));
+      // One hash of the id for all three: keyHash's low 32 bits are keyHash32.
+      const h = keyHash(e.id);
+      this.#hot.add(e, sizes[i], h % 0x1_0000_0000);
+      checks.set(e.seq, idCheck(h));
     }
     this.#signal.notify();
   }

@@ -32,9 +32,10 @@ export class HotTier {
     return this.#gens[this.#gens.length - 1]!;
   }
 
-  add(e: StoredEvent, lineBytes?: number): void {
-    this.#current.add(e, lineBytes);
-    const b = keyHash32(e.id) & (ID_BITS - 1);
+  /** `idHash`: keyHash32 of its id, when the caller has it already. */
+  add(e: StoredEvent, lineBytes?: number, idHash = keyHash32(e.id)): void {
+    this.#current.add(e, lineBytes, idHash);
+    const b = idHash & (ID_BITS - 1);
     this.#idBits[this.#idBits.length - 1]![b >>> 5]! |= 1 << (b & 31);
   }
 

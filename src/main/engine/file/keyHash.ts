@@ -20,7 +20,10 @@ export function keyHash(s: string): number {
   return (h2 >>> 12) * 0x1_0000_0000 + (h1 >>> 0);
 }
 
-/** The low 32 bits of keyHash: the width the per-segment postings store. */
+/**
+ * The low 32 bits of keyHash: the width the per-segment postings store. envelopeScan.ts computes
+ * the same function over the bytes of ASCII strings while sealing: change both together.
+ */
 export function keyHash32(s: string): number {
   let h1 = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h1 = Math.imul(h1 ^ s.charCodeAt(i), 0x01000193);

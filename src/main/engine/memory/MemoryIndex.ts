@@ -72,11 +72,12 @@ export class MemoryIndex {
   }
 
   /** Adds an event; its seq must be greater than every seq already held. */
-  add(e: StoredEvent, lineBytes?: number): void {
+  /** `idHash`: keyHash32 of its id, when the caller has it already (the append path hashes it once). */
+  add(e: StoredEvent, lineBytes?: number, idHash?: number): void {
     const seq = e.seq;
     this.#events.push(e);
     this.#seqs.push(seq);
-    this.#byId.add(e.id, this.#events.length - 1);
+    this.#byId.add(e.id, this.#events.length - 1, idHash);
     add(this.#byType, e.type, seq);
     const size = estimateEventBytes(e, lineBytes);
     const at = this.#events.length - 1;

@@ -33,10 +33,10 @@ export class IdTable {
     }
   }
 
-  /** Records `id` at `pos` (the caller never adds an id twice). */
-  add(id: string, pos: number): void {
+  /** Records `id` at `pos` (the caller never adds an id twice); `h`: its keyHash32, if already known. */
+  add(id: string, pos: number, h = keyHash32(id)): void {
     if ((this.#count + 1) * 10 > this.#slots.length * 7) this.#resize(this.#slots.length * 2);
-    this.#put(keyHash32(id), pos);
+    this.#put(h, pos);
     this.#count++;
   }
 

@@ -16,6 +16,8 @@ export interface BenchOptions {
   soak: boolean;
   soakSeconds: number;
   soakRate: number;
+  /** Untimed calls before each read row, for this long (see readRows). */
+  warmUpMs: number;
   jsonOnly: boolean;
   outDir: string;
 }
@@ -32,6 +34,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       soak: { type: 'boolean', default: false },
       'soak-seconds': { type: 'string', default: '600' },
       'soak-rate': { type: 'string', default: '20000' },
+      'warm-up-ms': { type: 'string', default: '1000' },
       'json-only': { type: 'boolean', default: false },
       out: { type: 'string', default: join(import.meta.dirname, 'results') },
     },
@@ -65,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     soak: values.soak,
     soakSeconds: int('soak-seconds', values['soak-seconds'], 10),
     soakRate: int('soak-rate', values['soak-rate'], 1000),
+    warmUpMs: int('warm-up-ms', values['warm-up-ms'], 0),
     jsonOnly: values['json-only'],
     outDir: values.out,
   };

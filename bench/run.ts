@@ -2,7 +2,7 @@
  * `npm run bench`: measures Chronoscope against its goals and against baselines on the same W1M
  * events in one run, prints a Markdown table and writes bench/results/<timestamp>.json.
  * Flags: --events N, --only k1,k2, --baselines naive,sqlite-rows,postgres,limit|none, --soak
- * [--soak-seconds S] [--soak-rate R], --json-only, --out DIR, --seed N.
+ * [--soak-seconds S] [--soak-rate R], --warm-up-ms MS, --json-only, --out DIR, --seed N.
  */
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';

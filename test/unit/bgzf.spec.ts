@@ -4,6 +4,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { DEFLATE_MEM_LEVEL, DEFLATE_STRATEGY, deflateRawInto } from '../../src/main/engine/file/rawDeflate';
 import {
   BGZF_EOF,
   BgzfError,
@@ -185,6 +187,17 @@ describe('encodeBlocks and reading back', () => {
     expect(data.subarray(last.offset + last.csize).equals(BGZF_EOF)).toBe(true);
   });
 
+  it('compresses to the same bytes inline (one reused deflate handle) and on the threadpool', async () => {
+    const noise = Array.from({ length: 6 }, () => randomBytes(30_000).toString('base64'));
+    for (const lines of [eventLines(3_000), noise]) {
+      for (const level of [1, 5, 9]) {
+        const pooled = await encodeBlocks(lines, { level });
+        const inline = await encodeBlocks(lines, { level, inline: true });
+        expect(inline.data.equals(pooled.data)).toBe(true);
+      }
+    }
+  });
+
   it('keeps every block within the input cap and 64 KiB on disk, even for incompressible data', async () => {
     const noise = Array.from({ length: 40 }, () => randomBytes(20_000).toString('base64'));
     for (const level of [0, 1, 9]) {
@@ -344,5 +357,35 @@ describe('BlockCache', () => {
     });
     expect(cache.misses).toBe(blocks.length);
     expect(cache.hits).toBe(records.length - blocks.length);
+  });
+});
+
+describe('deflateRawInto', () => {
+  const params = { memLevel: DEFLATE_MEM_LEVEL, strategy: DEFLATE_STRATEGY };
+
+  it("gives deflateRawSync's bytes for the block parameters, call after call on one handle", () => {
+    const out = Buffer.alloc(70_000);
+    const inputs = [
+      Buffer.from(eventLines(200).join('\n')),
+      randomBytes(5_000),
+      Buffer.alloc(0),
+      Buffer.from('{"a":1}\n'.repeat(2_000)),
+    ];
+    for (let round = 0; round < 2; round++)
+      for (const level of [1, 5, 9])
+        for (const input of inputs) {
+          const n = deflateRawInto(input, out, level);
+          expect(n).toBeDefined();
+          expect(out.subarray(0, n).equals(deflateRawSync(input, { level, ...params }))).toBe(true);
+          expect(inflateRawSync(out.subarray(0, n)).equals(input)).toBe(true);
+        }
+  });
+
+  it('says a block does not fit instead of cutting it short, and works again after', () => {
+    const noise = randomBytes(20_000);
+    expect(deflateRawInto(noise, Buffer.alloc(10_000), 5)).toBeUndefined();
+    const out = Buffer.alloc(30_000);
+    const n = deflateRawInto(noise, out, 5)!;
+    expect(inflateRawSync(out.subarray(0, n)).equals(noise)).toBe(true);
   });
 });

@@ -11,6 +11,7 @@ import { fstatSync, readSync, write } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import { ChronoscopeError } from '../../../shared/errors';
+import { DEFLATE_MEM_LEVEL, DEFLATE_STRATEGY, deflateRawInto } from './rawDeflate';
 import { inflateRawInto } from './rawInflate';
 
 /** Largest uncompressed input per block (BGZF's 0xff00): even stored (level 0) it fits one 64 KiB member. */
@@ -25,6 +26,8 @@ export const BGZF_EOF: Buffer = Buffer.from(
 
 const HEADER_SIZE = 18;
 const TRAILER_SIZE = 8;
+/** The threadpool path compresses with the same parameters as the inline one: same bytes either way. */
+const DEFLATE_PARAMS = { memLevel: DEFLATE_MEM_LEVEL, strategy: DEFLATE_STRATEGY };
 const VOFF_SCALE = 0x10000;
 const MAX_BLOCK_OFFSET = 2 ** 37;
 const ENCODE_CONCURRENCY = 8;
@@ -134,6 +137,11 @@ function pack(lines: readonly (string | Buffer)[], cap: number): { inputs: Buffe
   return { inputs, spots };
 }
 
+/** Room for one member's compressed data (the member must stay within 64 KiB). */
+const MAX_CDATA = MAX_BLOCK_SIZE - HEADER_SIZE - TRAILER_SIZE;
+/** Where compressBlockInline deflates to before the member is cut to size (one thread, one block at a time). */
+const deflateScratch = Buffer.allocUnsafe(MAX_CDATA);
+
 function member(input: Buffer, cdata: Buffer): Buffer {
   const size = HEADER_SIZE + cdata.length + TRAILER_SIZE;
   if (size > MAX_BLOCK_SIZE) throw new ChronoscopeError('INTERNAL', `block of ${size} bytes exceeds 64 KiB`);
@@ -148,7 +156,7 @@ function member(input: Buffer, cdata: Buffer): Buffer {
 
 function compressBlock(input: Buffer, level: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    deflateRaw(input, { level, chunkSize: MAX_BLOCK_SIZE }, (err, cdata) => {
+    deflateRaw(input, { ...DEFLATE_PARAMS, level, chunkSize: MAX_BLOCK_SIZE }, (err, cdata) => {
       if (err) return reject(err);
       const fits = HEADER_SIZE + cdata.length + TRAILER_SIZE <= MAX_BLOCK_SIZE;
       try {
@@ -161,9 +169,8 @@ function compressBlock(input: Buffer, level: number): Promise<Buffer> {
 }
 
 function compressBlockInline(input: Buffer, level: number): Buffer {
-  const cdata = deflateRawSync(input, { level, chunkSize: MAX_BLOCK_SIZE });
-  const fits = HEADER_SIZE + cdata.length + TRAILER_SIZE <= MAX_BLOCK_SIZE;
-  return member(input, fits ? cdata : deflateRawSync(input, { level: 0 }));
+  const n = deflateRawInto(input, deflateScratch, level);
+  return member(input, n === undefined ? deflateRawSync(input, { level: 0 }) : deflateScratch.subarray(0, n));
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -23,7 +23,8 @@ export interface SoakResult {
   append: Summary;
   /** Completion minus the call: the store's own service time, hiding any backlog. */
   service: Summary;
-  rssSamples: { t: number; mb: number }[];
+  /** RSS every 5 s, with the V8 heap in use and the memory outside it (Buffers, typed arrays) beside it. */
+  rssSamples: { t: number; mb: number; heapMB: number; externalMB: number }[];
   /** Largest deviation of a post-warm-up RSS sample from their median, in percent. */
   rssDriftPct: number;
   rssMedianMB: number;
@@ -50,13 +51,20 @@ export async function runSoak(a: SoakArgs): Promise<SoakResult> {
   const stopAlongside = a.alongside?.(store);
   const lat: number[] = [];
   const service: number[] = [];
-  const rss: { t: number; mb: number }[] = [];
+  const rss: SoakResult['rssSamples'] = [];
   const start = performance.now();
   const sampler = setInterval(() => {
-    rss.push({ t: (performance.now() - start) / 1000, mb: process.memoryUsage().rss / (1 << 20) });
-    const last = rss[rss.length - 1]!;
+    const m = process.memoryUsage();
+    const mb = (b: number) => b / (1 << 20);
+    const last = {
+      t: (performance.now() - start) / 1000,
+      mb: mb(m.rss),
+      heapMB: mb(m.heapUsed),
+      externalMB: mb(m.external),
+    };
+    rss.push(last);
     process.stderr.write(
-      `[bench soak] t=${last.t.toFixed(0)}s rss=${last.mb.toFixed(0)} MB appends=${lat.length}\n`,
+      `[bench soak] t=${last.t.toFixed(0)}s rss=${last.mb.toFixed(0)} MB heap=${last.heapMB.toFixed(0)} MB external=${last.externalMB.toFixed(0)} MB appends=${lat.length}\n`,
     );
   }, SAMPLE_MS);
   const interval = (1000 * BATCH) / a.rate;

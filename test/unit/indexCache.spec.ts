@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 import { keyHash, keyHash32 } from '../../src/main/engine/file/keyHash';
+import { SqliteIndex } from '../../src/main/engine/file/SqliteIndex';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 
 let dir: string;
@@ -100,6 +101,26 @@ describe('sealed segment indexes in a bounded LRU', () => {
     expect(await answers(small)).toEqual(expected);
     expect((await small.verify()).ok).toBe(true);
     await small.close();
+  });
+
+  it('a seal hands its index to the store: the catalogue blob is not read back, in the worker or not', async () => {
+    const reads = vi.spyOn(SqliteIndex.prototype, 'segmentBlob');
+    try {
+      for (const sealInWorker of [true, false]) {
+        const store = await FileStore.open(join(dir, String(sealInWorker)), { sealInWorker });
+        for (let s = 0; s < 3; s++) {
+          await store.append(batch(s));
+          await store.sealActive();
+        }
+        expect(reads).not.toHaveBeenCalled();
+        expect(store.indexCacheStats().size).toBe(3);
+        expect((await store.getEvent(`evt-${PER_SEGMENT + 7}`))?.data).toEqual({ k: PER_SEGMENT + 7 });
+        expect(await store.readStream('S-4')).toHaveLength(14);
+        await store.close();
+      }
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('a budget smaller than one index still answers (the index in use is kept)', async () => {

@@ -465,7 +465,7 @@ export class FileStore implements EventStore {
         blockBytes: this.#opts.blockBytes,
       });
       this.#ix.reload();
-      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n), r);
       lastSeq = r.lastSeq;
     } else {
       const out = await sealSegment(
@@ -480,8 +480,8 @@ export class FileStore implements EventStore {
         },
         newStreamsOnly(this.#ix),
       );
-      this.#ix.addSegment(out.segment, out.blob, out.counts);
-      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n));
+      const segmentId = this.#ix.addSegment(out.segment, out.blob, out.counts);
+      this.#sealed.refresh((first, n) => this.#idChecks.take(first, n), { segmentId, blob: out.blob });
       lastSeq = out.segment.lastSeq;
     }
     // Evicted before anything yields: queries split sealed from hot at lastIndexedSeq, so events

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { ChronoscopeError, type ErrorCode } from '../../../shared/errors';
-import type { IndexJob, SealJob, SealReply } from './sealWorker';
+import type { IndexJob, SealJob, SealReply, SealResult } from './sealWorker';
 import type { SegmentArtifacts } from './segmentArtifacts';
 
 /**
@@ -47,7 +47,7 @@ export class SealWorkerClient {
     this.#pending.clear();
   }
 
-  run(job: Omit<SealJob, 'id' | 'kind'>): Promise<{ name: string; lastSeq: number; ms: number }> {
+  run(job: Omit<SealJob, 'id' | 'kind'>): Promise<SealResult> {
     return this.#post({ ...job, kind: 'seal' }).then((r) => {
       if (!('lastSeq' in r))
         throw new ChronoscopeError('INTERNAL', 'seal worker answered a seal with no seal result');

@@ -133,9 +133,13 @@ export class SealedTier {
   /**
    * Takes in segments the catalogue has and this tier lacks (after a seal or rebuild). Their
    * indexes are read once here for their id hashes; the newest stay cached. `checks` gives the
-   * idCheck bytes of a new segment's events by ordinal, when this process appended them.
+   * idCheck bytes of a new segment's events by ordinal, when this process appended them; `fresh`
+   * is the index blob of a segment just sealed, so it is not read back from the catalogue.
    */
-  refresh(checks?: (firstSeq: number, n: number) => Uint8Array): void {
+  refresh(
+    checks?: (firstSeq: number, n: number) => Uint8Array,
+    fresh?: { segmentId: number; blob: Uint8Array },
+  ): void {
     const have = new Map(this.#segs.map((s) => [s.rec.id, s]));
     // Opening: every index is read once, its ids copied out (4 bytes an id) and the index let go,
     // so an open holds the ids of all segments but only the cached indexes.
@@ -155,7 +159,7 @@ export class SealedTier {
         next.push(known);
         continue;
       }
-      const seg = this.#cache.get(rec);
+      const seg = this.#cache.get(rec, rec.id === fresh?.segmentId ? fresh.blob : undefined);
       if (next.length < this.#segs.length) appendedOnly = false;
       next.push(metaOf(seg));
       const tag = next.length - 1;

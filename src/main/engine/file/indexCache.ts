@@ -31,15 +31,20 @@ export class IndexCache {
     private readonly budget: number,
   ) {}
 
-  /** The segment's index, from the cache or loaded from the catalogue. */
-  get(rec: SegmentRecord): SealedSegment {
+  /**
+   * The segment's index, from the cache or loaded from the catalogue; `known` is its blob when the
+   * caller has it already (a seal just wrote it), which spares reading it back.
+   */
+  get(rec: SegmentRecord, known?: Uint8Array): SealedSegment {
     const hit = this.#map.get(rec.id);
     if (hit && hit.seg.rec === rec) {
       this.#map.delete(rec.id);
       this.#map.set(rec.id, hit);
       return hit.seg;
     }
-    const blob = this.db.segmentBlob(rec.id);
+    const blob = known
+      ? Buffer.from(known.buffer, known.byteOffset, known.byteLength)
+      : this.db.segmentBlob(rec.id);
     if (!blob)
       throw new ChronoscopeError('CORRUPT', `segment ${rec.name} has no index in the catalogue`, {
         file: rec.name,

@@ -26,8 +26,17 @@ export interface IndexJob {
   root: string;
   name: string;
 }
+/** What a seal hands back: the new catalogue row's id and its index blob (moved, not copied). */
+export interface SealResult {
+  name: string;
+  lastSeq: number;
+  ms: number;
+  segmentId: number;
+  /** The index blob the catalogue row holds: the host takes it in without reading it back. */
+  blob: Uint8Array;
+}
 export type SealReply =
-  | { id: number; ok: true; name: string; lastSeq: number; ms: number }
+  | ({ id: number; ok: true } & SealResult)
   | { id: number; ok: true; artifacts: SegmentArtifacts }
   | { id: number; ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
 
@@ -37,9 +46,10 @@ async function seal(job: SealJob): Promise<SealReply> {
   // Opened per job: the worker is shared by every store of the process and holds no files between jobs.
   const ix = new SqliteIndex(paths.db, false);
   let out;
+  let segmentId: number;
   try {
     out = await sealSegment(paths, job.plainName, job.level, job.blockBytes, undefined, newStreamsOnly(ix));
-    ix.addSegment(out.segment, out.blob, out.counts);
+    segmentId = ix.addSegment(out.segment, out.blob, out.counts);
     // The plain original goes last, after the index commit; here, so the host thread never waits
     // on freeing 16 MB of file blocks (measured at ~25 ms a seal).
     unlinkDurably(paths.segment(job.plainName), paths.segments);
@@ -52,6 +62,9 @@ async function seal(job: SealJob): Promise<SealReply> {
     name: out.segment.name,
     lastSeq: out.segment.lastSeq,
     ms: performance.now() - t0,
+    segmentId,
+    // Its own memory, so it can be moved to the host (a Buffer may be a view of a shared pool).
+    blob: new Uint8Array(out.blob),
   };
 }
 
@@ -71,7 +84,10 @@ parentPort?.on('message', (job: SealJob | IndexJob) => {
       if (job.kind === 'index') {
         const artifacts = await sealedFileArtifacts(storePaths(job.root), job.name);
         parentPort!.postMessage({ id: job.id, ok: true, artifacts } satisfies SealReply);
-      } else parentPort!.postMessage(await seal(job));
+      } else {
+        const reply = await seal(job);
+        parentPort!.postMessage(reply, 'blob' in reply ? [reply.blob.buffer as ArrayBuffer] : []);
+      }
     } catch (err) {
       const e = fromIoError(err, job.kind === 'index' ? `indexing ${job.name}` : `sealing ${job.plainName}`);
       parentPort!.postMessage({ id: job.id, ok: false, error: e.toJSON() } satisfies SealReply);

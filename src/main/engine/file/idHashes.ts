@@ -205,10 +205,16 @@ function buildAll(lists: TaggedHashes[]): Table {
 
 /** Merges two tables bucket by bucket, yielding to the event loop after every SLICE outputs. */
 async function mergeInSlices(a: Table, b: Table, stale: () => boolean): Promise<Table | undefined> {
+  // Its first slice runs on a later turn: the caller (a seal's refresh) should not pay for it.
+  await new Promise<void>((r) => setImmediate(r));
+  if (stale()) return undefined;
   const n = a.low.length + b.low.length;
-  const low = new Uint16Array(n);
-  const tag = new Uint8Array(n);
-  const check = new Uint8Array(n);
+  // Every entry is written below: arrays of millions of entries are not zero-filled first (that
+  // alone held the thread ~5 ms for 12M ids).
+  const bytes = Buffer.allocUnsafeSlow(4 * n);
+  const low = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  const tag = new Uint8Array(bytes.buffer, bytes.byteOffset + 2 * n, n);
+  const check = new Uint8Array(bytes.buffer, bytes.byteOffset + 3 * n, n);
   const starts = emptyStarts();
   let k = 0;
   let yieldAt = SLICE;

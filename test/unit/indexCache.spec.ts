@@ -103,6 +103,29 @@ describe('sealed segment indexes in a bounded LRU', () => {
     await small.close();
   });
 
+  it('charges the id table to the same budget: cached indexes give way to ids', async () => {
+    await build();
+    const room = await threeIndexes();
+    const probe = await FileStore.open(dir, { readOnly: true });
+    const { idBytes } = probe.indexCacheStats();
+    const expected = await answers(probe);
+    await probe.close();
+    expect(idBytes).toBeGreaterThanOrEqual(4 * SEGMENTS * PER_SEGMENT);
+
+    const roomy = await FileStore.open(dir, { readOnly: true, indexCacheBytes: idBytes + room });
+    expect(await answers(roomy)).toEqual(expected);
+    const r = roomy.indexCacheStats();
+    expect(r.size).toBe(3);
+    expect(r.bytes + r.idBytes).toBeLessThanOrEqual(idBytes + room);
+    await roomy.close();
+
+    // The same budget without room for the ids: only the index in use stays.
+    const tight = await FileStore.open(dir, { readOnly: true, indexCacheBytes: Math.min(room, idBytes) });
+    expect(await answers(tight)).toEqual(expected);
+    expect(tight.indexCacheStats().size).toBeLessThanOrEqual(1);
+    await tight.close();
+  });
+
   it('a seal hands its index to the store: the catalogue blob is not read back, in the worker or not', async () => {
     const reads = vi.spyOn(SqliteIndex.prototype, 'segmentBlob');
     try {

@@ -73,7 +73,9 @@ export const configSchema = z
           .int()
           .min(0)
           .default(DEFAULT_FILE_OPTIONS.indexCacheBytes)
-          .describe('Memory for sealed segment indexes; the others are read from the index on demand.'),
+          .describe(
+            'Memory for the sealed id table and the segment indexes cached beside it; the others are read from the index on demand.',
+          ),
       })
       .strict()
       .default({

@@ -69,8 +69,9 @@ export interface FileStoreOptions {
   /** Budget for inflated blocks kept in memory. */
   blockCacheBytes: number;
   /**
-   * Budget for sealed segment indexes kept in memory (~33 bytes per sealed event); the rest are
-   * read from the catalogue when a query needs them.
+   * Budget for the sealed tier's memory: the id table (4 bytes per sealed event, always resident)
+   * and the segment indexes cached beside it (~37 bytes per sealed event on W1M) in what remains; the
+   * others are read from the catalogue when a query needs them.
    */
   indexCacheBytes: number;
   /** Uncompressed bytes per gzip member (≤ 65,280): smaller blocks make random reads cheaper. */

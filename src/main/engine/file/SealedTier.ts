@@ -102,7 +102,7 @@ export const DEFAULT_INDEX_CACHE_BYTES = 64 << 20;
  * pruning whole segments by seq and time range, and checking each candidate against the filter's
  * one definition (matchesFilter). Segment indexes are loaded from the catalogue on demand and kept
  * in a bounded LRU (IndexCache); only each segment's seq and time range and the id hash table
- * (3 bytes per sealed event) stay resident.
+ * (4 bytes per sealed event, charged to the same budget as the cached indexes) stay resident.
  */
 export class SealedTier {
   #segs: SegmentMeta[] = [];
@@ -118,7 +118,9 @@ export class SealedTier {
     private readonly src: RecordSource,
     indexCacheBytes = DEFAULT_INDEX_CACHE_BYTES,
   ) {
-    this.#cache = new IndexCache(db, indexCacheBytes);
+    // The id table counts against the indexes' budget: a growing store trades cached indexes for
+    // ids instead of growing both.
+    this.#cache = new IndexCache(db, indexCacheBytes, () => this.#ids.bytes);
   }
 
   private load(seg: SealedSegment, ord: number, scan = false): StoredEvent {
@@ -178,6 +180,8 @@ export class SealedTier {
       );
     }
     this.#segs = next;
+    // The ids just added may leave less room for indexes; the newest (likeliest to be read) stays.
+    this.#cache.trim(next[next.length - 1]?.rec.id);
   }
 
   /** One segment's index by catalogue id (verify), or undefined if this tier does not hold it. */

@@ -26,10 +26,21 @@ export class IndexCache {
   #bytes = 0;
   #loads = 0;
 
+  /**
+   * `reserved`: bytes held outside the cache that count against the same budget (the sealed id
+   * table). The cache gives way as they grow, so the sealed tier's memory stays within one bound
+   * while a store grows, the way a database charges its filters to its block cache.
+   */
   constructor(
     private readonly db: SqliteIndex,
     private readonly budget: number,
+    private readonly reserved: () => number = () => 0,
   ) {}
+
+  /** What the cache itself may hold now. */
+  get #room(): number {
+    return Math.max(0, this.budget - this.reserved());
+  }
 
   /**
    * The segment's index, from the cache or loaded from the catalogue; `known` is its blob when the
@@ -60,8 +71,14 @@ export class IndexCache {
     this.drop(seg.rec.id);
     this.#map.set(seg.rec.id, { seg, bytes });
     this.#bytes += bytes;
+    this.trim(seg.rec.id);
+  }
+
+  /** Evicts the least recently used entries over the room left (never `keep`, the one in use). */
+  trim(keep?: number): void {
+    const room = this.#room;
     for (const [id, e] of this.#map) {
-      if (this.#bytes <= this.budget || id === seg.rec.id) break;
+      if (this.#bytes <= room || id === keep) break;
       this.#map.delete(id);
       this.#bytes -= e.bytes;
     }

@@ -1,4 +1,5 @@
 import { constants, createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { ReusableZlib } from './zlibHandle';
 
 /**
  * Parameters of every compressed block. Measured on W1M's segments (16 KiB blocks, level 5):
@@ -9,57 +10,15 @@ import { constants, createDeflateRaw, deflateRawSync } from 'node:zlib';
 export const DEFLATE_MEM_LEVEL = 9;
 export const DEFLATE_STRATEGY = constants.Z_FILTERED;
 
-/** The parts of Node's native zlib handle this module drives (present since Node 10, not public API). */
-interface NativeZlib {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOff: number,
-    inLen: number,
-    out: Uint8Array,
-    outOff: number,
-    outLen: number,
-  ): void;
-  reset(): void;
-  onerror: (message: string, errno: number) => void;
-}
-
-interface Handle {
-  handle: NativeZlib;
-  /** [avail_out, avail_in] after each writeSync. */
-  state: Uint32Array;
-}
-
 /** One handle per level, made on first use (null: this Node's handle has another shape). */
-const handles = new Map<number, Handle | null>();
-let failure: string | undefined;
+const handles = new Map<number, ReusableZlib | null>();
 
-function handleFor(level: number): Handle | null {
+function handleFor(level: number): ReusableZlib | null {
   let h = handles.get(level);
-  if (h !== undefined) return h;
-  h = null;
-  const engine = createDeflateRaw({
-    level,
-    memLevel: DEFLATE_MEM_LEVEL,
-    strategy: DEFLATE_STRATEGY,
-  }) as unknown as { _handle?: NativeZlib; _writeState?: unknown };
-  const handle = engine._handle;
-  const state = engine._writeState;
-  if (
-    handle &&
-    typeof handle.writeSync === 'function' &&
-    typeof handle.reset === 'function' &&
-    state instanceof Uint32Array &&
-    state.length >= 2
-  ) {
-    // Errors arrive through this callback during writeSync; keep them instead of letting the
-    // stream object (never used as a stream) destroy itself.
-    handle.onerror = (message) => {
-      failure = message;
-    };
-    h = { handle, state };
+  if (h === undefined) {
+    h = ReusableZlib.of(createDeflateRaw({ level, memLevel: DEFLATE_MEM_LEVEL, strategy: DEFLATE_STRATEGY }));
+    handles.set(level, h);
   }
-  handles.set(level, h);
   return h;
 }
 
@@ -75,16 +34,13 @@ export function deflateRawInto(input: Uint8Array, out: Buffer, level: number): n
     const c = deflateRawSync(input, { level, memLevel: DEFLATE_MEM_LEVEL, strategy: DEFLATE_STRATEGY });
     return c.length <= out.length ? c.copy(out, 0) : undefined;
   }
-  failure = undefined;
-  h.handle.reset();
-  h.handle.writeSync(constants.Z_FINISH, input, 0, input.length, out, 0, out.length);
-  if (failure !== undefined) {
-    const msg = failure;
-    failure = undefined;
-    // A reset handle is usable again; the caller's block is what failed.
-    throw new Error(`deflate failed: ${msg}`);
+  let left: { availOut: number; availIn: number };
+  try {
+    left = h.finish(input, out, out.length);
+  } catch (err) {
+    throw new Error(`deflate failed: ${(err as Error).message}`);
   }
-  const [availOut, availIn] = [h.state[0]!, h.state[1]!];
+  const { availOut, availIn } = left;
   // Finished only when all input was taken and output room remains (a full buffer may hold more).
   if (availIn !== 0 || availOut === 0) return undefined;
   return out.length - availOut;

@@ -73,16 +73,7 @@ export class IdHashes {
 
   /** Whether a sealed id may hash to `h` (32 bits) with check byte `check` (0: any). */
   has(h: number, check = 0): boolean {
-    const top = h >>> 16;
-    const low = h & 0xffff;
-    for (const t of this.#levels) {
-      const end = t.starts[top + 1]!;
-      for (let i = lowerBound(t.low, low, t.starts[top]!, end); i < end && t.low[i] === low; i++) {
-        const c = t.check[i]!;
-        if (c === 0 || check === 0 || c === check) return true;
-      }
-    }
-    return false;
+    return this.#probe(h, check) > 0;
   }
 
   /**
@@ -91,6 +82,11 @@ export class IdHashes {
    */
   tags(h: number, out: Uint8Array, check = 0): number {
     out.fill(0);
+    return this.#probe(h, check, out);
+  }
+
+  /** The entries matching (h, check): marks their tags in `out`, or without `out` stops at the first. */
+  #probe(h: number, check: number, out?: Uint8Array): number {
     let found = 0;
     const top = h >>> 16;
     const low = h & 0xffff;
@@ -99,6 +95,7 @@ export class IdHashes {
       for (let i = lowerBound(t.low, low, t.starts[top]!, end); i < end && t.low[i] === low; i++) {
         const c = t.check[i]!;
         if (c !== 0 && check !== 0 && c !== check) continue;
+        if (!out) return 1;
         out[t.tag[i]!] = 1;
         found++;
       }

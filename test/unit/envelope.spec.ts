@@ -4,6 +4,7 @@ import { isChronoscopeError } from '../../src/shared/errors';
 import {
   eventInputSchema,
   normaliseEvent,
+  normaliseOwnedEvent,
   parseStoredLine,
   serialiseEvent,
   storedLine,
@@ -163,6 +164,39 @@ describe('normaliseEvent', () => {
     expect(Object.prototype.hasOwnProperty.call(e.meta, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(JSON.parse(JSON.stringify(e.meta))).toEqual(meta);
+  });
+
+  it("copies what a writer hands over, but keeps an importer's own parse as it is, checked the same way", () => {
+    const input = {
+      ...base,
+      id: 'e-1',
+      time: '2026-03-01T10:00:00Z',
+      data: { items: [{ sku: 'a' }] },
+      meta: { source: 'x' },
+    };
+    const copied = normaliseEvent(input);
+    expect(copied.data).toEqual(input.data);
+    expect(copied.data).not.toBe(input.data);
+    expect(copied.meta).not.toBe(input.meta);
+    const owned = normaliseOwnedEvent(input);
+    expect(owned.data).toBe(input.data);
+    expect(owned.meta).toBe(input.meta);
+    expect(owned).toEqual(copied);
+    let deep: JsonValue = 1;
+    for (let i = 0; i < 600; i++) deep = [deep];
+    for (const bad of [
+      { ...base, data: { a: { deep } } },
+      { ...base, meta: { n: Number.NaN } },
+    ]) {
+      let err: unknown;
+      try {
+        normaliseOwnedEvent(bad, 'line 3');
+      } catch (e) {
+        err = e;
+      }
+      expect(isChronoscopeError(err, 'INVALID_EVENT')).toBe(true);
+      expect((err as Error).message).toMatch(/^line 3: field (data\.a\.deep|meta\.n)[.\d]*: /);
+    }
   });
 
   it('stores every accepted time in canonical UTC form with milliseconds (what toISOString gives)', () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ChronoscopeError } from '../../../shared/errors';
-import type { EventInput } from '../../../shared/event';
+import { digits, type EventInput } from '../../../shared/event';
 
 /** The foreign shapes an import can read (DESIGN §2); 'mapping' needs a user field mapping. */
 export const IMPORT_FORMATS = ['native', 'cloudevents', 'snake', 'camel', 'mapping'] as const;
@@ -62,14 +62,12 @@ const ZONED_RE =
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 /** Field ranges of a canonical time, checked without building a Date (this runs once per imported line). */
 function isRealDateTime(s: string): boolean {
-  const [y, mo, d, h, mi, sec] = [
-    +s.slice(0, 4),
-    +s.slice(5, 7),
-    +s.slice(8, 10),
-    +s.slice(11, 13),
-    +s.slice(14, 16),
-    +s.slice(17, 19),
-  ];
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   return (
     mo >= 1 &&
@@ -285,12 +283,8 @@ function entityKey(type: string, idKeys: string[]): string | null {
  * the only `<entity>Id` key of the payload; else the event type itself.
  */
 export function deriveCamelStream(rec: JsonRecord, md: unknown, payload: unknown, type: string): string {
-  for (const src of [rec, isObject(md) ? md : {}]) {
-    const direct = asText(src.stream) ?? asText(src.streamId);
-    if (direct) return direct;
-    const agg = asText(src.aggregateId);
-    if (agg) return asText(src.aggregateType) ? qualifyStream(asText(src.aggregateType)!, agg) : agg;
-  }
+  const named = namedStream(rec) ?? (isObject(md) ? namedStream(md) : undefined);
+  if (named) return named;
   if (isObject(payload)) {
     const idKeys: string[] = [];
     for (const k of Object.keys(payload)) {
@@ -308,6 +302,16 @@ export function deriveCamelStream(rec: JsonRecord, md: unknown, payload: unknown
   return type;
 }
 
+/** `stream` / `streamId`, else `aggregateId` (qualified by `aggregateType`) of one object. */
+function namedStream(src: JsonRecord): string | undefined {
+  const direct = asText(src.stream) ?? asText(src.streamId);
+  if (direct) return direct;
+  const agg = asText(src.aggregateId);
+  if (!agg) return undefined;
+  const aggType = asText(src.aggregateType);
+  return aggType ? qualifyStream(aggType, agg) : agg;
+}
+
 /** The common camelCase record (eventId, eventType, timestamp, actorId, correlationId, payload, metadata). */
 export function mapCamel(rec: JsonRecord): EventInput {
   const type = need(rec, 'eventType', 'type');
@@ -315,7 +319,15 @@ export function mapCamel(rec: JsonRecord): EventInput {
   const payload = jsonish(rec.payload);
   const out: EventInput = { stream: deriveCamelStream(rec, md, payload, type), type };
   set(out, 'id', asText(rec.eventId));
-  const timeKey = ['timestamp', 'occurredAt', 'createdAt'].find((k) => rec[k] !== undefined);
+  // Spelled out: this runs once per imported line, and a list plus a callback would be built each time.
+  const timeKey =
+    rec.timestamp !== undefined
+      ? 'timestamp'
+      : rec.occurredAt !== undefined
+        ? 'occurredAt'
+        : rec.createdAt !== undefined
+          ? 'createdAt'
+          : undefined;
   if (timeKey) out.time = toIsoTime(rec[timeKey], `${timeKey} (→ time)`);
   set(out, 'tenant', pick(rec, md, ['tenantId']));
   set(out, 'actor', pick(rec, md, ['actorId', 'userId']));

@@ -1,6 +1,6 @@
 import { stat, open, type FileHandle } from 'node:fs/promises';
 import { ChronoscopeError, fromIoError, isChronoscopeError, type ErrorCode } from '../../../shared/errors';
-import { normaliseEvent, type EventInput, type NormalisedEvent } from '../../../shared/event';
+import { normaliseOwnedEvent, type EventInput, type NormalisedEvent } from '../../../shared/event';
 import type { AppendResult } from '../types';
 import { resolveFormat } from './detect';
 import { mapperFor, type ImportFormat, type JsonRecord, type Mapper } from './formats';
@@ -350,7 +350,8 @@ export function toPending(it: LineItem, mapper: Mapper, quarantine: Quarantine):
     return undefined;
   }
   try {
-    return { event: normaliseEvent(mapper(rec)), lineNo: it.lineNo, raw: it.line };
+    // The record is this line's own parse, so the event may keep its objects (no copy).
+    return { event: normaliseOwnedEvent(mapper(rec)), lineNo: it.lineNo, raw: it.line };
   } catch (err) {
     quarantine(it.lineNo, err instanceof Error ? err.message : String(err), it.line);
     return undefined;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 import { keyHash, keyHash32 } from '../../src/main/engine/file/keyHash';
 import { SqliteIndex } from '../../src/main/engine/file/SqliteIndex';
+import { MAX_UNREAD_SEALED } from '../../src/main/engine/file/indexCache';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 
 let dir: string;
@@ -130,13 +131,14 @@ describe('sealed segment indexes in a bounded LRU', () => {
     const reads = vi.spyOn(SqliteIndex.prototype, 'segmentBlob');
     try {
       for (const sealInWorker of [true, false]) {
+        reads.mockClear();
         const store = await FileStore.open(join(dir, String(sealInWorker)), { sealInWorker });
         for (let s = 0; s < 3; s++) {
           await store.append(batch(s));
           await store.sealActive();
         }
         expect(reads).not.toHaveBeenCalled();
-        expect(store.indexCacheStats().size).toBe(3);
+        expect(store.indexCacheStats().size).toBe(MAX_UNREAD_SEALED);
         expect((await store.getEvent(`evt-${PER_SEGMENT + 7}`))?.data).toEqual({ k: PER_SEGMENT + 7 });
         expect(await store.readStream('S-4')).toHaveLength(14);
         await store.close();
@@ -144,6 +146,28 @@ describe('sealed segment indexes in a bounded LRU', () => {
     } finally {
       reads.mockRestore();
     }
+  });
+
+  it('a write-only run keeps only the newest sealed indexes; one that a read used stays as any other', async () => {
+    const store = await FileStore.open(dir, { sealInWorker: false });
+    for (let s = 0; s < 8; s++) {
+      await store.append(batch(s));
+      await store.sealActive();
+    }
+    expect(store.indexCacheStats().size).toBe(MAX_UNREAD_SEALED);
+    const bytesOfFew = store.indexCacheStats().bytes;
+    // A read of the newest segment makes its index an ordinary entry: later seals do not push it out.
+    expect((await store.getEvent(`evt-${7 * PER_SEGMENT + 3}`))?.seq).toBe(7 * PER_SEGMENT + 4);
+    for (let s = 8; s < 12; s++) {
+      await store.append(batch(s));
+      await store.sealActive();
+    }
+    expect(store.indexCacheStats().size).toBe(MAX_UNREAD_SEALED + 1);
+    expect(store.indexCacheStats().bytes).toBeLessThan(2 * bytesOfFew);
+    const loads = store.indexCacheStats().loads;
+    expect((await store.getEvent(`evt-${7 * PER_SEGMENT + 5}`))?.seq).toBe(7 * PER_SEGMENT + 6);
+    expect(store.indexCacheStats().loads).toBe(loads);
+    await store.close();
   });
 
   it('a budget smaller than one index still answers (the index in use is kept)', async () => {

@@ -14,17 +14,27 @@ export interface SealedSegment {
  */
 const parsedBytes = (blobBytes: number, n: number) => blobBytes + 4 * n;
 
+/** Indexes handed over by seals that no read has asked for yet, kept beyond which the oldest go. */
+export const MAX_UNREAD_SEALED = 2;
+
 /**
  * Sealed segment indexes, loaded from the catalogue's blobs on demand and kept within a byte budget,
  * least recently used first out. An evicted index stays valid for whoever still holds it (a
  * running query keeps the one it is reading), so eviction only drops the cache's reference. The
  * entry just loaded is never evicted, so a budget smaller than one index still works.
+ *
+ * Indexes that seals hand over are kept only while fewer than MAX_UNREAD_SEALED of them wait unread
+ * (a read makes one an ordinary entry): a writer sealing every few seconds would otherwise fill the
+ * whole budget with indexes no one reads, pushing out the ones readers use, and grow the process
+ * by the budget during a write-only run — the way a database keeps bulk writes out of its cache.
  */
 export class IndexCache {
   /** Insertion order is recency: a hit is moved to the end. */
   readonly #map = new Map<number, { seg: SealedSegment; bytes: number }>();
   #bytes = 0;
   #loads = 0;
+  /** Ids of the seal-handed indexes not read yet, oldest first. */
+  readonly #unread = new Set<number>();
 
   /**
    * `reserved`: bytes held outside the cache that count against the same budget (the sealed id
@@ -51,6 +61,7 @@ export class IndexCache {
     if (hit && hit.seg.rec === rec) {
       this.#map.delete(rec.id);
       this.#map.set(rec.id, hit);
+      this.#unread.delete(rec.id);
       return hit.seg;
     }
     const blob = known
@@ -63,6 +74,13 @@ export class IndexCache {
     const seg = { rec, ix: SegmentIndex.parse(blob) };
     this.#loads++;
     this.put(seg, parsedBytes(blob.length, seg.ix.n));
+    if (known) {
+      this.#unread.add(rec.id);
+      for (const id of this.#unread) {
+        if (this.#unread.size <= MAX_UNREAD_SEALED) break;
+        this.drop(id);
+      }
+    }
     return seg;
   }
 
@@ -77,10 +95,9 @@ export class IndexCache {
   /** Evicts the least recently used entries over the room left (never `keep`, the one in use). */
   trim(keep?: number): void {
     const room = this.#room;
-    for (const [id, e] of this.#map) {
+    for (const [id] of this.#map) {
       if (this.#bytes <= room || id === keep) break;
-      this.#map.delete(id);
-      this.#bytes -= e.bytes;
+      this.drop(id);
     }
   }
 
@@ -88,6 +105,7 @@ export class IndexCache {
     const e = this.#map.get(id);
     if (!e) return;
     this.#map.delete(id);
+    this.#unread.delete(id);
     this.#bytes -= e.bytes;
   }
 

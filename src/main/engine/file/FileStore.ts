@@ -247,13 +247,13 @@ export class FileStore implements EventStore {
     for (const p of plains) {
       this.#hot.startGeneration();
       this.#tailOffsets.set(p.name, p.size);
-      p.events.forEach((e, i) => {
+      for (const e of p.events) {
         if (e.seq > sealedThrough) {
-          this.#hot.add(e, p.lineBytes[i]);
+          this.#hot.add(e);
           this.#streamCells.set(e.stream, { version: e.version, pending: -1 });
           if (!this.readOnly) this.#idChecks.set(e.seq, idCheck(keyHash(e.id)));
         }
-      });
+      }
       if (p.events.length) last = Math.max(last, p.events[p.events.length - 1]!.seq);
     }
     const newest = plains[plains.length - 1];
@@ -338,6 +338,7 @@ export class FileStore implements EventStore {
       sizes[i] = n;
     }
     this.#lineSizes = sizes;
+    this.#lineBuf = buf;
     // A huge group (many concurrent appends) must not pin a huge buffer for the store's life.
     this.#buf = buf.length > BUF_KEEP ? Buffer.allocUnsafe(BUF_KEEP) : buf;
     await this.#active!.append(buf.subarray(0, off));
@@ -347,15 +348,22 @@ export class FileStore implements EventStore {
   /** Encoding buffer reused by every group: the queue persists one group at a time. */
   #buf = Buffer.allocUnsafe(BUF_KEEP);
   #lineSizes = new Uint32Array(0);
+  /** The last group's encoded lines, for #publish to copy into the hot tier. */
+  #lineBuf: Buffer | undefined;
 
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
     const checks = this.#idChecks;
+    // One scratch reference, moved line by line: the hot tier copies the bytes at once.
+    const line = { buf: this.#lineBuf!, start: 0, length: 0 };
+    this.#lineBuf = undefined;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       // One hash of the id for all three: keyHash's low 32 bits are keyHash32.
       const h = keyHash(e.id);
-      this.#hot.add(e, sizes[i], h % 0x1_0000_0000);
+      line.length = sizes[i]!;
+      this.#hot.add(e, line, h % 0x1_0000_0000);
+      line.start += line.length + 1;
       checks.set(e.seq, idCheck(h));
     }
     this.#signal.notify();
@@ -562,16 +570,14 @@ export class FileStore implements EventStore {
   async getEvent(id: string): Promise<StoredEvent | undefined> {
     this.#assertOpen();
     return this.metrics.timeSync('getEvent', () => {
-      const hot = this.#hot.getById(id);
-      return hot ? copyEvent(hot) : this.#sealed.getById(id);
+      // The hot tier parses a fresh object per read: nothing to copy.
+      return this.#hot.getById(id) ?? this.#sealed.getById(id);
     });
   }
 
   async getBySeq(seq: number): Promise<StoredEvent | undefined> {
     this.#assertOpen();
-    const hot = this.#hot.getBySeq(seq);
-    if (hot) return copyEvent(hot);
-    return this.#sealed.getBySeq(seq);
+    return this.#hot.getBySeq(seq) ?? this.#sealed.getBySeq(seq);
   }
 
   async readStream(
@@ -582,10 +588,7 @@ export class FileStore implements EventStore {
     this.#assertOpen();
     return this.metrics.timeSync('readStream', () => {
       const sealed = this.#sealed.stream(stream, fromVersion, toVersion);
-      const hot = this.#hot
-        .stream(stream)
-        .filter((e) => e.version >= fromVersion && e.version <= toVersion)
-        .map(copyEvent);
+      const hot = this.#hot.stream(stream).filter((e) => e.version >= fromVersion && e.version <= toVersion);
       return sealed.concat(hot);
     });
   }
@@ -607,7 +610,7 @@ export class FileStore implements EventStore {
       };
       const fromHot = (cur: number | undefined) => {
         const r = this.#hot.query(f, o.order, o.limit - events.length, cur);
-        events.push(...r.events.map(copyEvent));
+        events.push(...r.events);
         plan = plan
           ? { ...plan, scanned: plan.scanned + r.plan.scanned }
           : { ...r.plan, index: `hot:${r.plan.index}` };
@@ -636,11 +639,7 @@ export class FileStore implements EventStore {
     const out: StoredEvent[] = [];
     if (fromSeq <= this.#ix.lastIndexedSeq()) out.push(...this.#sealed.readFrom(fromSeq, limit));
     if (out.length < limit)
-      out.push(
-        ...this.#hot
-          .readFrom(Math.max(fromSeq, this.#ix.lastIndexedSeq() + 1), limit - out.length)
-          .map(copyEvent),
-      );
+      out.push(...this.#hot.readFrom(Math.max(fromSeq, this.#ix.lastIndexedSeq() + 1), limit - out.length));
     return out;
   }
 

@@ -1,7 +1,9 @@
 import type { StoredEvent } from '../../../shared/event';
 import type { EventFilter, QueryPlanInfo } from '../../../shared/query';
+import type { LineBytes } from '../memory/eventRows';
 import { MemoryIndex } from '../memory/MemoryIndex';
 import { keyHash32 } from './keyHash';
+import { ChunkPool, LineRows } from './lineRows';
 
 /** Bits of each generation's id filter (128 KiB): ~4 % false hits at a 16 MiB segment's ~45k ids. */
 const ID_BITS = 1 << 20;
@@ -10,20 +12,27 @@ const ID_BITS = 1 << 20;
  * The file backend's hot tier: the events of the plain (unsealed) segments, one MemoryIndex per
  * segment, oldest first. Sealing a segment drops its whole generation at once, so eviction costs
  * nothing per event (walking hundreds of thousands of scattered events froze the host thread for
- * 50–200 ms per seal), and the generation's objects die together.
+ * 50–200 ms per seal). Each generation holds its events as stored lines (LineRows), so what the
+ * tier returns is freshly parsed: callers hand it out without a copy.
  */
 export class HotTier {
-  #gens: MemoryIndex[] = [new MemoryIndex()];
+  /** Line chunks, reused from one generation to the next. */
+  readonly #pool = new ChunkPool();
+  #gens: MemoryIndex[] = [this.#newGeneration()];
   /**
    * One bit filter of id hashes per generation: appends look up every new id (duplicate check),
    * and nearly all are absent, so a miss should not cost a hash-table probe in every generation.
    */
   #idBits: Uint32Array[] = [new Uint32Array(ID_BITS / 32)];
 
+  #newGeneration(): MemoryIndex {
+    return new MemoryIndex(new LineRows(this.#pool));
+  }
+
   /** Starts a new generation: events added from now on belong to the next segment. */
   startGeneration(): void {
     if (this.#current.size > 0) {
-      this.#gens.push(new MemoryIndex());
+      this.#gens.push(this.#newGeneration());
       this.#idBits.push(new Uint32Array(ID_BITS / 32));
     }
   }
@@ -32,9 +41,12 @@ export class HotTier {
     return this.#gens[this.#gens.length - 1]!;
   }
 
-  /** `idHash`: keyHash32 of its id, when the caller has it already. */
-  add(e: StoredEvent, lineBytes?: number, idHash = keyHash32(e.id)): void {
-    this.#current.add(e, lineBytes, idHash);
+  /**
+   * `line`: the event's stored line, as written (copied; else it is serialised here); `idHash`:
+   * keyHash32 of its id, when the caller has it already.
+   */
+  add(e: StoredEvent, line?: LineBytes, idHash = keyHash32(e.id)): void {
+    this.#current.add(e, line?.length, idHash, line);
     const b = idHash & (ID_BITS - 1);
     this.#idBits[this.#idBits.length - 1]![b >>> 5]! |= 1 << (b & 31);
   }
@@ -181,10 +193,11 @@ export class HotTier {
   evictThrough(maxSeq: number): void {
     let drop = 0;
     while (drop < this.#gens.length && this.#gens[drop]!.size && this.#gens[drop]!.lastSeq <= maxSeq) drop++;
+    for (let i = 0; i < drop; i++) this.#gens[i]!.release();
     this.#gens = this.#gens.slice(drop);
     this.#idBits = this.#idBits.slice(drop);
     if (this.#gens.length === 0) {
-      this.#gens.push(new MemoryIndex());
+      this.#gens.push(this.#newGeneration());
       this.#idBits.push(new Uint32Array(ID_BITS / 32));
     }
     const first = this.#gens[0]!;

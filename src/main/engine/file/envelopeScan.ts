@@ -244,3 +244,11 @@ export function scanEnvelope(b: Buffer, start: number, end: number, out: Scanned
   if (at(b, p, end, K_SCHEMA) && (p = num(b, p + K_SCHEMA.length, end)) < 0) return false;
   return at(b, p, end, K_DATA);
 }
+
+/** The id of the stored line at raw[start, end), or undefined when it is not storedLine's shape. */
+export function scanId(b: Buffer, start: number, end: number): string | undefined {
+  let p = start;
+  if (!at(b, p, end, K_SEQ) || (p = num(b, p + K_SEQ.length, end)) < 0) return undefined;
+  if (!at(b, p, end, K_ID) || str(b, p + K_ID.length, end) < 0) return undefined;
+  return strValue(b);
+}

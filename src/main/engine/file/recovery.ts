@@ -123,7 +123,6 @@ export interface RecoveredPlain {
   firstSeq: number;
   size: number;
   events: StoredEvent[];
-  lineBytes: number[];
 }
 
 /**
@@ -216,7 +215,6 @@ export async function recoverSegments(
       firstSeq,
       size: scan.validBytes,
       events,
-      lineBytes: scan.events.map((x) => x.length),
     });
   }
   return out;

@@ -1,34 +1,21 @@
 import type { StoredEvent } from '../../../shared/event';
 import { matchesFilter, type EventFilter, type QueryPlanInfo } from '../../../shared/query';
+import { ObjectRows, type EventRows, type LineBytes, type RowKey, type RowKeyKind } from './eventRows';
 import { IdTable } from './idTable';
 import { dropThrough, lowerBound, unionSorted, upperBound } from './sortedSeqs';
 
-const HOUR = 3_600_000;
-type Multi = Map<string, number[]>;
+export { estimateEventBytes } from './eventRows';
 
-function add(m: Multi, key: string | undefined, seq: number): void {
-  if (key === undefined) return;
+const HOUR = 3_600_000;
+type Multi = Map<RowKey, number[]>;
+
+function add(m: Multi, key: RowKey, seq: number): void {
   const l = m.get(key);
   if (l) l.push(seq);
   else m.set(key, [seq]);
 }
 
-type LazyKind = 'stream' | 'streamType' | 'tenant' | 'actor' | 'correlation' | 'causation' | 'tag' | 'hour';
-const LAZY_KEYS: Record<LazyKind, (e: StoredEvent) => string | number | string[] | undefined> = {
-  stream: (e) => e.stream,
-  streamType: (e) => `${e.stream}\u0000${e.type}`,
-  tenant: (e) => e.tenant,
-  actor: (e) => e.actor,
-  correlation: (e) => e.correlationId,
-  causation: (e) => e.causationId,
-  tag: (e) => (e.tags ? [...new Set(e.tags)] : undefined),
-  hour: (e) => Math.floor(Date.parse(e.time) / HOUR),
-};
-
-/** Rough heap cost of one event, for the hot tier's memory budget. */
-export function estimateEventBytes(e: StoredEvent, lineBytes?: number): number {
-  return 400 + 2 * (lineBytes ?? JSON.stringify(e.data).length + 200);
-}
+type LazyKind = Exclude<RowKeyKind, 'type'>;
 
 /** One candidate access path for a query, with its exact size. */
 interface Candidate {
@@ -43,23 +30,38 @@ interface Candidate {
  * the file backend's hot tier. Every list is ascending by seq, because events arrive in seq order.
  */
 export class MemoryIndex {
-  #events: StoredEvent[] = [];
+  readonly #rows: EventRows;
   #seqs: number[] = [];
   /** Estimated bytes of each held event (typed: 4 bytes an event instead of a tagged array slot). */
   #sizes = new Uint32Array(1024);
-  readonly #byId = new IdTable((pos) => this.#events[pos]!.id);
+  readonly #byId = new IdTable((pos) => this.#rows.id(pos));
   readonly #byType: Multi = new Map();
   /**
    * Secondary indexes built on first use and caught up on each use (appends pay only for id and
    * type; the file backend's appends never ask for a hot stream, so even that index waits).
    */
-  readonly #lazy = new Map<LazyKind, { map: Map<string | number, number[]>; upTo: number }>();
+  readonly #lazy = new Map<LazyKind, { map: Multi; upTo: number }>();
   #bytes = 0;
   /** Counts of index use, for metrics. */
   readonly indexUse = new Map<string, number>();
 
+  /** `rows`: how the events are held (default: the objects themselves). */
+  constructor(rows: EventRows = new ObjectRows()) {
+    this.#rows = rows;
+  }
+
+  /** True when the events it returns are built per call (no one else holds them). */
+  get fresh(): boolean {
+    return this.#rows.fresh;
+  }
+
   get size(): number {
-    return this.#events.length;
+    return this.#rows.length;
+  }
+
+  /** Gives back the rows' pooled buffers: the index is dropped and never used again. */
+  release(): void {
+    this.#rows.release?.();
   }
   get bytes(): number {
     return this.#bytes;
@@ -71,16 +73,18 @@ export class MemoryIndex {
     return this.#seqs[this.#seqs.length - 1] ?? 0;
   }
 
-  /** Adds an event; its seq must be greater than every seq already held. */
-  /** `idHash`: keyHash32 of its id, when the caller has it already (the append path hashes it once). */
-  add(e: StoredEvent, lineBytes?: number, idHash?: number): void {
+  /**
+   * Adds an event; its seq must be greater than every seq already held. `idHash`: keyHash32 of its
+   * id, when the caller has it already (the append path hashes it once); `line`: its stored line,
+   * for rows that keep lines.
+   */
+  add(e: StoredEvent, lineBytes?: number, idHash?: number, line?: LineBytes): void {
     const seq = e.seq;
-    this.#events.push(e);
+    const size = this.#rows.push(e, lineBytes, line);
+    const at = this.#rows.length - 1;
     this.#seqs.push(seq);
-    this.#byId.add(e.id, this.#events.length - 1, idHash);
+    this.#byId.add(e.id, at, idHash);
     add(this.#byType, e.type, seq);
-    const size = estimateEventBytes(e, lineBytes);
-    const at = this.#events.length - 1;
     if (at === this.#sizes.length) {
       const bigger = new Uint32Array(Math.max(1024, at * 2));
       bigger.set(this.#sizes);
@@ -91,84 +95,96 @@ export class MemoryIndex {
   }
 
   /** The lazy index of one kind, brought up to date with every held event. */
-  #index(kind: LazyKind): Map<string | number, number[]> {
+  #index(kind: LazyKind): Multi {
     let l = this.#lazy.get(kind);
     if (!l) this.#lazy.set(kind, (l = { map: new Map(), upTo: 0 }));
-    const keyOf = LAZY_KEYS[kind];
+    const rows = this.#rows;
     const map = l.map;
-    for (let i = l.upTo; i < this.#events.length; i++) {
-      const e = this.#events[i]!;
-      const k = keyOf(e);
+    const seqs = this.#seqs;
+    for (let i = l.upTo; i < rows.length; i++) {
+      const k = rows.key(kind, i);
       if (k === undefined) continue;
-      if (Array.isArray(k)) for (const x of k) add(map as Multi, x, e.seq);
-      else {
-        const list = map.get(k);
-        if (list) list.push(e.seq);
-        else map.set(k, [e.seq]);
-      }
+      if (typeof k === 'object') for (const x of k) add(map, x, seqs[i]!);
+      else add(map, k, seqs[i]!);
     }
-    l.upTo = this.#events.length;
+    l.upTo = rows.length;
     return map;
+  }
+
+  /** The list of one key in a lazy index (a filter value looked up the way the rows file it). */
+  #list(kind: LazyKind, value: string): number[] | undefined {
+    return this.#index(kind).get(this.#rows.lookup(kind, value));
+  }
+
+  /** Row position of a seq, or -1. */
+  #pos(seq: number): number {
+    const first = this.#seqs[0];
+    if (first === undefined) return -1;
+    const guess = seq - first;
+    if (this.#seqs[guess] === seq) return guess;
+    const i = lowerBound(this.#seqs, seq);
+    return this.#seqs[i] === seq ? i : -1;
   }
 
   getById(id: string): StoredEvent | undefined {
     const pos = this.#byId.get(id);
-    return pos < 0 ? undefined : this.#events[pos];
+    return pos < 0 ? undefined : this.#rows.event(pos);
   }
 
   getBySeq(seq: number): StoredEvent | undefined {
-    const first = this.#seqs[0];
-    if (first === undefined) return undefined;
-    const direct = this.#events[seq - first];
-    if (direct && direct.seq === seq) return direct;
-    const i = lowerBound(this.#seqs, seq);
-    return this.#seqs[i] === seq ? this.#events[i] : undefined;
+    const pos = this.#pos(seq);
+    return pos < 0 ? undefined : this.#rows.event(pos);
   }
 
   /** All held events of a stream, in version order. */
   stream(stream: string): readonly StoredEvent[] {
-    const l = this.#streams().get(stream);
-    return l ? l.map((seq) => this.getBySeq(seq)!) : [];
+    const l = this.#list('stream', stream);
+    if (!l) return [];
+    // Rows filed by key hash may share a list with another stream: keep only this one's.
+    const out: StoredEvent[] = [];
+    for (const seq of l) {
+      const e = this.getBySeq(seq)!;
+      if (e.stream === stream) out.push(e);
+    }
+    return out;
   }
 
   streamVersion(stream: string): number {
-    const l = this.#streams().get(stream);
-    return l ? this.getBySeq(l[l.length - 1]!)!.version : 0;
-  }
-
-  #streams(): Map<string, number[]> {
-    return this.#index('stream') as Map<string, number[]>;
+    const events = this.stream(stream);
+    return events.length ? events[events.length - 1]!.version : 0;
   }
 
   /** Names of the streams held. */
-  streamNames(): IterableIterator<string> {
-    return this.#streams().keys();
+  streamNames(): Iterable<string> {
+    return this.#index('stream').keys() as Iterable<string>;
   }
 
   streamCount(): number {
-    return this.#streams().size;
+    return this.#index('stream').size;
   }
 
   /** Events with seq ≥ fromSeq, up to limit, in seq order. */
   readFrom(fromSeq: number, limit: number): StoredEvent[] {
-    const i = lowerBound(this.#seqs, fromSeq);
-    return this.#events.slice(i, i + limit);
+    const out: StoredEvent[] = [];
+    const end = Math.min(this.#rows.length, lowerBound(this.#seqs, fromSeq) + limit);
+    for (let i = lowerBound(this.#seqs, fromSeq); i < end; i++) out.push(this.#rows.event(i));
+    return out;
   }
 
   /** Per-type and per-tenant counts, for stats. */
   counts(): { types: Record<string, number>; tenants: Record<string, number> } {
     const types: Record<string, number> = {};
     const tenants: Record<string, number> = {};
-    for (const [k, v] of this.#byType) types[k] = v.length;
+    for (const [k, v] of this.#byType) types[k as string] = v.length;
     for (const [k, v] of this.#index('tenant')) tenants[k as string] = v.length;
     return { types, tenants };
   }
 
   firstEvent(): StoredEvent | undefined {
-    return this.#events[0];
+    return this.#rows.length ? this.#rows.event(0) : undefined;
   }
   lastEvent(): StoredEvent | undefined {
-    return this.#events[this.#events.length - 1];
+    return this.#rows.length ? this.#rows.event(this.#rows.length - 1) : undefined;
   }
 
   /**
@@ -224,8 +240,8 @@ export class MemoryIndex {
     out.push({ index: f.fromSeq !== undefined || f.toSeq !== undefined ? 'seq-range' : 'scan', ...seqRange });
     if (f.stream !== undefined) {
       if (f.types?.length === 1)
-        out.push(list('stream+type', this.#index('streamType').get(`${f.stream}\u0000${f.types[0]}`)));
-      out.push(list('stream', this.#streams().get(f.stream)));
+        out.push(list('stream+type', this.#list('streamType', `${f.stream}\u0000${f.types[0]}`)));
+      out.push(list('stream', this.#list('stream', f.stream)));
     }
     if (f.types && f.types.length > 0) {
       const lists = f.types.map((t) => this.#byType.get(t) ?? []);
@@ -235,12 +251,12 @@ export class MemoryIndex {
         seqs: () => unionSorted(lists),
       });
     }
-    if (f.tenant !== undefined) out.push(list('tenant', this.#index('tenant').get(f.tenant)));
-    if (f.actor !== undefined) out.push(list('actor', this.#index('actor').get(f.actor)));
+    if (f.tenant !== undefined) out.push(list('tenant', this.#list('tenant', f.tenant)));
+    if (f.actor !== undefined) out.push(list('actor', this.#list('actor', f.actor)));
     if (f.correlationId !== undefined)
-      out.push(list('correlation', this.#index('correlation').get(f.correlationId)));
-    if (f.causationId !== undefined) out.push(list('causation', this.#index('causation').get(f.causationId)));
-    if (f.tags) for (const t of f.tags) out.push(list('tag', this.#index('tag').get(t)));
+      out.push(list('correlation', this.#list('correlation', f.correlationId)));
+    if (f.causationId !== undefined) out.push(list('causation', this.#list('causation', f.causationId)));
+    if (f.tags) for (const t of f.tags) out.push(list('tag', this.#list('tag', t)));
     if (f.since !== undefined || f.until !== undefined) out.push(this.#timeCandidate(f));
     return out;
   }
@@ -274,11 +290,12 @@ export class MemoryIndex {
 
   /** Earliest and latest event time held (events may arrive out of time order). */
   timeBounds(): { min: number; max: number } | undefined {
-    if (!this.#events.length) return undefined;
+    const rows = this.#rows;
+    if (!rows.length) return undefined;
     let min = Infinity;
     let max = -Infinity;
-    for (const e of this.#events) {
-      const t = Date.parse(e.time);
+    for (let i = 0; i < rows.length; i++) {
+      const t = rows.timeMs(i);
       if (t < min) min = t;
       if (t > max) max = t;
     }
@@ -300,37 +317,35 @@ export class MemoryIndex {
   evictThrough(maxSeq: number): void {
     const n = upperBound(this.#seqs, maxSeq);
     if (n === 0) return;
-    const gone = this.#events.slice(0, n);
-    this.#events = this.#events.slice(n);
-    this.#seqs = this.#seqs.slice(n);
-    for (let i = 0; i < n; i++) this.#bytes -= this.#sizes[i]!;
-    this.#sizes = this.#sizes.slice(n);
-    this.#byId.rebuild(this.#events.length);
-    // Only the keys of evicted events are visited: the hot tier may hold far more keys than a
-    // segment touches, and a seal must not freeze the host thread walking all of them.
-    const types = new Set<string>();
-    for (const e of gone) {
-      types.add(e.type);
-    }
-    const drop = (m: Map<string | number, number[]>, k: string | number) => {
+    const rows = this.#rows;
+    // Only the keys of evicted events are visited (read before the rows go): the hot tier may hold
+    // far more keys than a segment touches, and a seal must not freeze the host thread walking them.
+    const keysOf = (kind: RowKeyKind, upTo: number) => {
+      const keys = new Set<RowKey>();
+      for (let i = 0; i < upTo; i++) {
+        const k = rows.key(kind, i);
+        if (k === undefined) continue;
+        if (typeof k === 'object') for (const x of k) keys.add(x);
+        else keys.add(k);
+      }
+      return keys;
+    };
+    const drop = (m: Multi, k: RowKey) => {
       const l = m.get(k);
       if (!l) return;
       dropThrough(l, maxSeq);
       if (l.length === 0) m.delete(k);
     };
-    for (const t of types) drop(this.#byType as Map<string | number, number[]>, t);
+    for (const t of keysOf('type', n)) drop(this.#byType, t);
     for (const [kind, l] of this.#lazy) {
       // Only events the lazy index had caught up with are in it.
-      const keyOf = LAZY_KEYS[kind];
-      const keys = new Set<string | number>();
-      for (let i = 0; i < Math.min(n, l.upTo); i++) {
-        const k = keyOf(gone[i]!);
-        if (k === undefined) continue;
-        if (Array.isArray(k)) for (const x of k) keys.add(x);
-        else keys.add(k);
-      }
-      for (const k of keys) drop(l.map, k);
+      for (const k of keysOf(kind, Math.min(n, l.upTo))) drop(l.map, k);
       l.upTo = Math.max(0, l.upTo - n);
     }
+    rows.dropFirst(n);
+    this.#seqs = this.#seqs.slice(n);
+    for (let i = 0; i < n; i++) this.#bytes -= this.#sizes[i]!;
+    this.#sizes = this.#sizes.slice(n);
+    this.#byId.rebuild(rows.length);
   }
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { withMallocEnv } from '../bin/mallocEnv.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -15,6 +16,8 @@ export function runChild<T>(args: string[], timeoutMs = 30 * 60_000): Promise<T>
     const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
+      // The malloc tuning the app's launcher gives the app (bin/mallocEnv.mjs): measure what runs.
+      env: withMallocEnv(),
     });
     let out = '';
     child.stdout.setEncoding('utf8');

@@ -8,6 +8,24 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 import { electronVersion, ensureElectronBinding } from './electronNative.mjs';
+import { mallocTuned, withMallocEnv } from './mallocEnv.mjs';
+
+// The app is long-running: run it with the malloc tuning (mallocEnv.mjs), starting over once if needed.
+if (!mallocTuned()) {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: withMallocEnv(),
+    },
+  );
+  // Ctrl+C reaches the child from the terminal itself; only a SIGTERM sent to this process is passed on.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  await new Promise(() => {});
+}
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -63,7 +81,7 @@ if (electron && binding) {
   if (!existsSync(join(root, 'out/main/index.js'))) build();
   const child = spawn(electron, [root], {
     stdio: 'inherit',
-    env: { ...process.env, CHRONOSCOPE_STORE: storePath, CHRONOSCOPE_SQLITE_BINDING: binding },
+    env: withMallocEnv({ ...process.env, CHRONOSCOPE_STORE: storePath, CHRONOSCOPE_SQLITE_BINDING: binding }),
   });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {

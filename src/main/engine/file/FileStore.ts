@@ -60,7 +60,7 @@ export interface FileStoreOptions {
   /** Seal the active segment once its first event is this old (ms); 0 = never by age. */
   segmentMaxAgeMs: number;
   /**
-   * Memory budget of the hot tier (estimated heap). The active segment is rotated early once it
+   * Memory budget of the hot tier (its lines and columns). The active segment is rotated early once it
    * alone holds half of it; past the whole budget, appends wait for the sealer to catch up.
    */
   hotTierMaxBytes: number;

@@ -73,7 +73,8 @@ export class LineRows implements EventRows {
   #times = new Float64Array(0);
   #tags = new Map<number, string[]>();
   readonly #scratch = emptyEnvelope();
-  /** One string per distinct tenant (there are a handful), instead of one decoded per row. */
+  /** Types and tenants are few: one string each, instead of one per row. */
+  readonly #typeNames = new Map<string, string>();
   readonly #tenantNames = new Map<string, string>();
 
   constructor(pool = new ChunkPool()) {
@@ -104,7 +105,7 @@ export class LineRows implements EventRows {
     this.#chunkOf[i] = chunk;
     this.#starts[i] = this.#used;
     this.#lengths[i] = len;
-    this.#types.push(e.type);
+    this.#types.push(this.#intern(this.#typeNames, e.type));
     this.#used = len > CHUNK_BYTES ? CHUNK_BYTES : this.#used + len;
     this.#n++;
     return len + ROW_OVERHEAD;
@@ -193,7 +194,7 @@ export class LineRows implements EventRows {
       const [b, s, end] = this.#bytesOf(r);
       if (scanEnvelope(b, s, end, env)) {
         this.#streams[r] = env.stream;
-        this.#tenants[r] = this.#tenant(env.tenant);
+        this.#tenants[r] = this.#intern(this.#tenantNames, env.tenant);
         this.#hashes[r * 3] = env.hashes[4]!;
         this.#hashes[r * 3 + 1] = env.hashes[5]!;
         this.#hashes[r * 3 + 2] = env.hashes[6]!;
@@ -210,7 +211,7 @@ export class LineRows implements EventRows {
     const [b, s, end] = this.#bytesOf(r);
     const e = parseStoredLine(b.toString('utf8', s, end), 'a hot-tier line');
     this.#streams[r] = e.stream;
-    this.#tenants[r] = this.#tenant(e.tenant);
+    this.#tenants[r] = this.#intern(this.#tenantNames, e.tenant);
     let present = 0;
     for (const [bit, v] of [e.actor, e.correlationId, e.causationId].entries()) {
       if (v === undefined) continue;
@@ -222,9 +223,10 @@ export class LineRows implements EventRows {
     if (e.tags) this.#tags.set(r, e.tags);
   }
 
-  #tenant(t: string): string {
-    let v = this.#tenantNames.get(t);
-    if (v === undefined) this.#tenantNames.set(t, (v = t));
+  /** One string per distinct name: a parsed line's type would otherwise be kept once per row. */
+  #intern(names: Map<string, string>, s: string): string {
+    let v = names.get(s);
+    if (v === undefined) names.set(s, (v = s));
     return v;
   }
 }

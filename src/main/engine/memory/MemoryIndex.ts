@@ -150,8 +150,13 @@ export class MemoryIndex {
   }
 
   streamVersion(stream: string): number {
-    const events = this.stream(stream);
-    return events.length ? events[events.length - 1]!.version : 0;
+    const l = this.#list('stream', stream) ?? [];
+    // From the newest back: the first event of this stream (not a hash neighbour's) is its version.
+    for (let i = l.length - 1; i >= 0; i--) {
+      const e = this.getBySeq(l[i]!)!;
+      if (e.stream === stream) return e.version;
+    }
+    return 0;
   }
 
   /** Names of the streams held. */

@@ -7,7 +7,16 @@ import { MALLOC_ENV } from '../../bin/mallocEnv.mjs';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 
 let dir: string | undefined;
+/** Processes to stop if the test ends early (a failed expectation must not leave a server running). */
+const running: number[] = [];
 afterEach(() => {
+  for (const pid of running.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -39,6 +48,7 @@ it.runIf(process.platform === 'linux')(
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    running.push(launcher.pid!);
     let out = '';
     launcher.stdout.setEncoding('utf8');
     const url = await new Promise<string>((resolve, reject) => {
@@ -53,6 +63,7 @@ it.runIf(process.platform === 'linux')(
     expect((await fetch(url, { redirect: 'manual' })).status).toBeLessThan(400);
     const [host] = childrenOf(launcher.pid!);
     expect(host).toBeDefined();
+    running.push(host!);
     const environ = readFileSync(`/proc/${host}/environ`, 'utf8').split('\0');
     for (const [k, v] of Object.entries(MALLOC_ENV)) expect(environ).toContain(`${k}=${v}`);
     const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));

@@ -46,7 +46,7 @@ export class HotTier {
    * keyHash32 of its id, when the caller has it already.
    */
   add(e: StoredEvent, line?: LineBytes, idHash = keyHash32(e.id)): void {
-    this.#current.add(e, line?.length, idHash, line);
+    this.#current.add(e, idHash, line);
     const b = idHash & (ID_BITS - 1);
     this.#idBits[this.#idBits.length - 1]![b >>> 5]! |= 1 << (b & 31);
   }

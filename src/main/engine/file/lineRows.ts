@@ -49,7 +49,6 @@ export class ChunkPool {
  * hashes, so their lists are supersets that the index's filter check narrows.
  */
 export class LineRows implements EventRows {
-  readonly fresh = true;
   readonly #pool: ChunkPool;
   #chunks: Buffer[] = [];
   /** Bytes used in the last chunk. */
@@ -61,7 +60,7 @@ export class LineRows implements EventRows {
   #chunkOf = new Uint32Array(1024);
   #starts = new Uint32Array(1024);
   #lengths = new Uint32Array(1024);
-  /** Event types, as the sequencer interned them (the type index is eager, evictions need them). */
+  /** Event types, one string per distinct name (the type index is eager, evictions need them). */
   #types: string[] = [];
 
   // Filled by #scanTo, in row order, the first time a lazy index or a time is asked for.
@@ -85,7 +84,7 @@ export class LineRows implements EventRows {
     return this.#n - this.#base;
   }
 
-  push(e: StoredEvent, _lineBytes?: number, line?: LineBytes): number {
+  push(e: StoredEvent, line?: LineBytes): number {
     if (this.#released) throw new Error('LineRows used after release');
     const bytes = line ?? fromEvent(e);
     const len = bytes.length;

@@ -50,11 +50,6 @@ export class MemoryIndex {
     this.#rows = rows;
   }
 
-  /** True when the events it returns are built per call (no one else holds them). */
-  get fresh(): boolean {
-    return this.#rows.fresh;
-  }
-
   get size(): number {
     return this.#rows.length;
   }
@@ -78,9 +73,9 @@ export class MemoryIndex {
    * id, when the caller has it already (the append path hashes it once); `line`: its stored line,
    * for rows that keep lines.
    */
-  add(e: StoredEvent, lineBytes?: number, idHash?: number, line?: LineBytes): void {
+  add(e: StoredEvent, idHash?: number, line?: LineBytes): void {
     const seq = e.seq;
-    const size = this.#rows.push(e, lineBytes, line);
+    const size = this.#rows.push(e, line);
     const at = this.#rows.length - 1;
     this.#seqs.push(seq);
     this.#byId.add(e.id, at, idHash);
@@ -171,8 +166,9 @@ export class MemoryIndex {
   /** Events with seq ≥ fromSeq, up to limit, in seq order. */
   readFrom(fromSeq: number, limit: number): StoredEvent[] {
     const out: StoredEvent[] = [];
-    const end = Math.min(this.#rows.length, lowerBound(this.#seqs, fromSeq) + limit);
-    for (let i = lowerBound(this.#seqs, fromSeq); i < end; i++) out.push(this.#rows.event(i));
+    const from = lowerBound(this.#seqs, fromSeq);
+    const end = Math.min(this.#rows.length, from + limit);
+    for (let i = from; i < end; i++) out.push(this.#rows.event(i));
     return out;
   }
 

@@ -23,10 +23,8 @@ export interface LineBytes {
  */
 export interface EventRows {
   readonly length: number;
-  /** True when event() builds a new object each call, which the caller may hand out as it is. */
-  readonly fresh: boolean;
-  /** Adds an event; returns the bytes it is charged (the hot tier's budget). */
-  push(e: StoredEvent, lineBytes?: number, line?: LineBytes): number;
+  /** Adds an event (`line`: its stored line, for rows that keep lines); returns the bytes it is charged. */
+  push(e: StoredEvent, line?: LineBytes): number;
   event(pos: number): StoredEvent;
   id(pos: number): string;
   /** The row's key of a kind: undefined when it has none, an array for tags. */
@@ -73,14 +71,13 @@ export function eventKey(kind: RowKeyKind, e: StoredEvent): RowKey | string[] | 
 /** The event objects themselves (the memory backend: nothing else holds them). */
 export class ObjectRows implements EventRows {
   #events: StoredEvent[] = [];
-  readonly fresh = false;
 
   get length(): number {
     return this.#events.length;
   }
-  push(e: StoredEvent, lineBytes?: number): number {
+  push(e: StoredEvent): number {
     this.#events.push(e);
-    return estimateEventBytes(e, lineBytes);
+    return estimateEventBytes(e);
   }
   event(pos: number): StoredEvent {
     return this.#events[pos]!;

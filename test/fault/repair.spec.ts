@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isChronoscopeError } from '../../src/shared/errors';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
@@ -334,6 +335,33 @@ describe('repair: damaged sealed segments', () => {
     expect(stats.types.OrderPaid).toBe(
       acked.filter((e) => e.type === 'OrderPaid' && (e.seq < 9 || e.seq > 16)).length,
     );
+    // Stream names outlive a repair (their catalogue rows carry no count to drop to zero).
+    expect(stats.streams).toBe(new Set(acked.map((e) => e.stream)).size);
+    await close(s);
+    const db = new Database(join(dir, 'chronoscope.db'), { readonly: true });
+    const sealed = acked.filter((e) => e.seq <= 24 && (e.seq < 9 || e.seq > 16));
+    expect((db.prepare('SELECT count(*) AS n FROM keys WHERE kind = 0').get() as { n: number }).n).toBe(
+      new Set(sealed.map((e) => e.stream)).size,
+    );
+    db.close();
+  });
+
+  it('a stream whose only events were lost leaves the catalogue; streams with events elsewhere stay', async () => {
+    const s = await open({ blockBytes: 700 });
+    await appendBatches(s, [8]);
+    await s.sealActive();
+    await s.append(Array.from({ length: 8 }, (_, k) => ({ stream: 'Lonely-1', type: 'Note', data: { k } })));
+    await s.sealActive();
+    await appendBatches(s, [8]);
+    await s.sealActive();
+    await close(s);
+    unlinkSync(segPath('000000000009-000000000016.jsonl.gz'));
+    await FileStore.repair(dir);
+    const reopened = await open();
+    const stats = await reopened.stats();
+    expect(stats.events).toBe(16);
+    expect(stats.streams).toBe(5);
+    expect(await reopened.readStream('Lonely-1')).toEqual([]);
   });
 
   it('repair twice is a no-op: nothing changes on disk the second time', async () => {

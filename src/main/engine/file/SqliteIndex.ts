@@ -325,7 +325,8 @@ export class SqliteIndex {
    * Repair of one sealed segment, in one transaction: drops the damaged segment's row and index
    * blob, adds the segments rewritten from what survived, adjusts key counts and records the lost
    * seqs. `counts` are applied as given (positive for new rows, negative for lost events, keyed by
-   * the exact hash of the keys row); a row whose count reaches 0 is removed.
+   * the exact hash of the keys row); a type or tenant row whose count reaches 0 is removed, a stream
+   * row when its n is negative (the stream has no sealed events left).
    */
   replaceSegment(
     removeId: number | undefined,
@@ -342,6 +343,7 @@ export class SqliteIndex {
       `INSERT INTO keys(kind, hash, value, count) VALUES (?, ?, ?, ?) ON CONFLICT(kind, hash) DO UPDATE SET count = count + excluded.count`,
     );
     const decKey = this.db.prepare(`UPDATE keys SET count = count + ? WHERE kind = ? AND hash = ?`);
+    const dropKey = this.db.prepare(`DELETE FROM keys WHERE kind = ? AND hash = ?`);
     const insLost = this.db.prepare(
       `INSERT OR IGNORE INTO lost_seqs(seq, file, reason, repaired_at) VALUES (@seq, @file, @reason, @repairedAt)`,
     );
@@ -362,10 +364,14 @@ export class SqliteIndex {
           insBlob.run(Number(insSeg.run(s.segment).lastInsertRowid), s.blob);
         }
         for (const c of counts) {
-          if (c.value !== undefined && c.n > 0) upKey.run(c.kind, c.hash, toKey(c.value), c.n);
+          // Stream rows only record that the name exists (count 0, see #upsertKeys): n < 0 removes one.
+          if (c.kind === KEY_KIND.stream) {
+            if (c.n < 0) dropKey.run(c.kind, c.hash);
+            else if (c.value !== undefined) upKey.run(c.kind, c.hash, toKey(c.value), 0);
+          } else if (c.value !== undefined && c.n > 0) upKey.run(c.kind, c.hash, toKey(c.value), c.n);
           else decKey.run(c.n, c.kind, c.hash);
         }
-        this.db.exec(`DELETE FROM keys WHERE count <= 0`);
+        this.db.prepare(`DELETE FROM keys WHERE count <= 0 AND kind <> ?`).run(KEY_KIND.stream);
         for (const l of lost) insLost.run(l);
       })
       .immediate();

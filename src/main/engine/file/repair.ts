@@ -28,7 +28,13 @@ import { readWholeFile, scanSegmentLines, type DamagedLine } from './ActiveSegme
 import { BGZF_EOF, encodeBlocks, iterateBlocks } from './bgzf';
 import { crc32, sha256, sha256File } from './checksum';
 import { keyHash } from './keyHash';
-import { activeSegmentName, parseSegmentName, sealedSegmentName, storePaths, type StorePaths } from './layout';
+import {
+  activeSegmentName,
+  parseSegmentName,
+  sealedSegmentName,
+  storePaths,
+  type StorePaths,
+} from './layout';
 import { StoreLock } from './lock';
 import { emptyReport, indexSealedFile, openIndex } from './recovery';
 import { fsyncDir, unlinkDurably, writeFileDurably } from './sealer';
@@ -200,7 +206,11 @@ function runsOf<T extends { seq: number }>(items: T[]): T[][] {
 }
 
 /** Writes one run of records as a sealed segment (tmp + fsync + rename) and returns its catalogue artifacts. */
-async function writeSealedRun(paths: StorePaths, run: SalvagedLine[], opts: RepairOptions): Promise<SegmentArtifacts> {
+async function writeSealedRun(
+  paths: StorePaths,
+  run: SalvagedLine[],
+  opts: RepairOptions,
+): Promise<SegmentArtifacts> {
   const encoded = await encodeBlocks(
     run.map((r) => r.line),
     { level: opts.compressionLevel, blockInputCap: opts.blockBytes },
@@ -228,19 +238,26 @@ async function writeSealedRun(paths: StorePaths, run: SalvagedLine[], opts: Repa
   );
 }
 
-const KIND_NAMES = { [KEY_KIND.stream]: 'stream', [KEY_KIND.type]: 'type', [KEY_KIND.tenant]: 'tenant' } as const;
+const KIND_NAMES = {
+  [KEY_KIND.stream]: 'stream',
+  [KEY_KIND.type]: 'type',
+  [KEY_KIND.tenant]: 'tenant',
+} as const;
 
 /**
  * Key-count changes for replacing a catalogued segment by its survivors: minus the lost events per
- * stream, type and tenant. The lost events are unreadable, so their keys come from the damaged
- * segment's postings (32-bit hashes) matched to the keys rows; when two rows of a kind share those
- * 32 bits the split is unknowable and that count is left as it was (noted).
+ * type and tenant, and n = -1 for a stream left with no sealed events (stream rows record only that
+ * the name exists). The lost events are unreadable, so their keys come from the damaged segment's
+ * postings (32-bit hashes) matched to the keys rows; when two rows of a kind share those 32 bits
+ * the split is unknowable and that count is left as it was (noted). `elsewhere` says whether another
+ * sealed segment holds the stream.
  */
 function lostKeyCounts(
   rows: { kind: number; hash: number; value: string }[],
   ix: SegmentIndex,
   survivors: StoredEvent[],
   notes: string[],
+  elsewhere: (stream: string) => boolean,
 ): { kind: number; hash: number; n: number }[] {
   const have = new Map<string, number>();
   const bump = (k: number, v: string) => have.set(`${k}\0${v}`, (have.get(`${k}\0${v}`) ?? 0) + 1);
@@ -266,9 +283,23 @@ function lostKeyCounts(
       notes.push(`the ${kind} count of "${r.value}" may be overstated by up to ${lost} (hash collision)`);
       continue;
     }
-    out.push({ kind: r.kind, hash: r.hash, n: -lost });
+    if (r.kind !== KEY_KIND.stream) out.push({ kind: r.kind, hash: r.hash, n: -lost });
+    else if (lost === before && !elsewhere(r.value)) out.push({ kind: r.kind, hash: r.hash, n: -1 });
   }
   return out;
+}
+
+/** Another catalogued segment's index, parsed once per repair (undefined when it has no blob). */
+function otherIndex(
+  ix: SqliteIndex,
+  rec: SegmentRecord,
+  parsed: Map<number, SegmentIndex | undefined>,
+): SegmentIndex | undefined {
+  if (!parsed.has(rec.id)) {
+    const blob = ix.segmentBlob(rec.id);
+    parsed.set(rec.id, blob ? SegmentIndex.parse(blob) : undefined);
+  }
+  return parsed.get(rec.id);
 }
 
 /** Lost-seq records kept in earlier quarantine reports: after an index rebuild they give the reasons back. */
@@ -297,7 +328,9 @@ export async function repairStore(root: string, options: Partial<RepairOptions> 
   const opts = { ...DEFAULT_REPAIR_OPTIONS, ...options };
   const paths = storePaths(root);
   if (!existsSync(paths.segments))
-    throw new ChronoscopeError('NOT_FOUND', `no Chronoscope store at ${root} (missing segments/)`, { path: root });
+    throw new ChronoscopeError('NOT_FOUND', `no Chronoscope store at ${root} (missing segments/)`, {
+      path: root,
+    });
   const lock = StoreLock.acquire(paths.lock);
   let ix: SqliteIndex | undefined;
   try {
@@ -433,7 +466,9 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
 
   // --- Plain segments: classify every line of every plain file not yet sealed.
   const indexedThrough = ix.lastIndexedSeq();
-  const sealedCopies = plainNames.filter((n) => (parseSegmentName(n) as { firstSeq: number }).firstSeq <= indexedThrough);
+  const sealedCopies = plainNames.filter(
+    (n) => (parseSegmentName(n) as { firstSeq: number }).firstSeq <= indexedThrough,
+  );
   const plains = plainNames.filter((n) => !sealedCopies.includes(n));
   const intact = new Map<number, { line: Buffer; file: string }>();
   const damaged: (DamagedLine & { file: string; bytes: Buffer })[] = [];
@@ -444,7 +479,8 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
     const buf = readWholeFile(seg(n));
     current.set(n, buf);
     const scan = scanSegmentLines(buf, firstSeq);
-    for (const d of scan.damaged) damaged.push({ ...d, file: n, bytes: buf.subarray(d.offset, d.offset + d.length) });
+    for (const d of scan.damaged)
+      damaged.push({ ...d, file: n, bytes: buf.subarray(d.offset, d.offset + d.length) });
     for (const { event, offset, length } of scan.events) {
       const line = buf.subarray(offset, offset + length);
       const prior = intact.get(event.seq);
@@ -486,10 +522,19 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
   const afterSealed: [number, number][] = [];
   const planned = new Set(sealedPlans.map((p) => p.name));
   for (const s of ix.segments()) if (!planned.has(s.name)) afterSealed.push([s.firstSeq, s.lastSeq]);
-  for (const p of sealedPlans) for (const r of runsOf(p.lines)) afterSealed.push([r[0]!.seq, r[r.length - 1]!.seq]);
+  for (const p of sealedPlans)
+    for (const r of runsOf(p.lines)) afterSealed.push([r[0]!.seq, r[r.length - 1]!.seq]);
   const held: [number, number][] = [...afterSealed, ...toRanges(intactSeqs)].sort((a, b) => a[0] - b[0]);
   const sealedLost = new Set(sealedPlans.flatMap((p) => p.lost));
-  const hi = Math.max(0, reserveTo, promised, lastIntact, ...held.map((r) => r[1]), ...sealedLost, ...knownLost);
+  const hi = Math.max(
+    0,
+    reserveTo,
+    promised,
+    lastIntact,
+    ...held.map((r) => r[1]),
+    ...sealedLost,
+    ...knownLost,
+  );
   const holes: [number, number][] = [];
   let at = 1;
   for (const [a, b] of held) {
@@ -569,14 +614,21 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
         bytes: d.bytes.toString('base64'),
       }),
     );
-    report.damagedLines.push({ file: d.file, offset: d.offset, length: d.length, reason: d.reason, seq: d.seqHint });
+    report.damagedLines.push({
+      file: d.file,
+      offset: d.offset,
+      length: d.length,
+      reason: d.reason,
+      seq: d.seqHint,
+    });
     report.quarantinedBytes += d.length;
   }
   const sealedMoves = new Map<string, string>();
   for (const p of sealedPlans) {
     const outNames = runsOf(p.lines).map((r) => sealedSegmentName(r[0]!.seq, r[r.length - 1]!.seq));
     // Survivors rewritten under the same name replace the file in place (then nothing was lost).
-    const movedTo = p.exists && !outNames.includes(p.name) ? `quarantine/${p.name}.damaged-${runStamp}` : undefined;
+    const movedTo =
+      p.exists && !outNames.includes(p.name) ? `quarantine/${p.name}.damaged-${runStamp}` : undefined;
     if (movedTo) sealedMoves.set(p.name, movedTo);
     records.push(
       JSON.stringify({
@@ -596,7 +648,9 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
       : 'sealed segment file missing';
   const allLost: LostSeq[] = [
     ...sealedPlans.flatMap((p) =>
-      p.lost.filter((s) => !knownLost.has(s)).map((seq) => ({ seq, file: p.name, reason: sealedReason(p), repairedAt: now })),
+      p.lost
+        .filter((s) => !knownLost.has(s))
+        .map((seq) => ({ seq, file: p.name, reason: sealedReason(p), repairedAt: now })),
     ),
     ...gapLost,
   ].sort((a, b) => a.seq - b.seq);
@@ -619,13 +673,22 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
 
   // --- 3. Sealed segments: survivors rewritten, then one transaction swaps them in with the lost seqs.
   const rows = sealedPlans.some((p) => p.rec) ? ix.keyRows() : [];
+  const parsed = new Map<number, SegmentIndex | undefined>();
   for (const p of sealedPlans) {
     const outputs: SegmentArtifacts[] = [];
     for (const run of runsOf(p.lines)) outputs.push(await writeSealedRun(paths, run, opts));
     fsyncDir(paths.segments);
     let counts: { kind: number; hash: number; value?: string; n: number }[];
-    if (p.rec && p.ix) counts = lostKeyCounts(rows, p.ix, p.lines.map((l) => l.event), report.notes);
-    else if (p.rec) {
+    if (p.rec && p.ix) {
+      const others = ix.segments().filter((r) => r.id !== p.rec!.id);
+      counts = lostKeyCounts(
+        rows,
+        p.ix,
+        p.lines.map((l) => l.event),
+        report.notes,
+        (stream) => others.some((r) => otherIndex(ix, r, parsed)?.lookup('stream', stream).length),
+      );
+    } else if (p.rec) {
       counts = [];
       report.notes.push(`${p.name}: no index blob, so stream/type/tenant counts keep its lost events`);
     } else counts = outputs.flatMap((o) => o.counts.map((c) => ({ ...c, hash: keyHash(c.value) })));
@@ -658,11 +721,15 @@ async function repairWith(paths: StorePaths, ix: SqliteIndex, opts: RepairOption
   ix.recordLost(gapLost);
   if (stale.length) {
     ix.forgetLost(stale);
-    report.notes.push(`forgot lost-seq records for seqs a segment holds: ${formatRanges(stale.sort((a, b) => a - b))}`);
+    report.notes.push(
+      `forgot lost-seq records for seqs a segment holds: ${formatRanges(stale.sort((a, b) => a - b))}`,
+    );
   }
   if (plainDirty) {
     const fresh = [...desired.keys()].filter((n) => !current.has(n)).sort();
-    const replace = [...desired.keys()].filter((n) => current.has(n) && !current.get(n)!.equals(desired.get(n)!));
+    const replace = [...desired.keys()].filter(
+      (n) => current.has(n) && !current.get(n)!.equals(desired.get(n)!),
+    );
     // Descending: a file's moved lines always go to later-named files, which are written first.
     replace.sort().reverse();
     for (const n of [...fresh, ...replace]) {

@@ -180,6 +180,19 @@ describe('sealed segment indexes in a bounded LRU', () => {
     await store.close();
   });
 
+  it('the first append to a new stream reads no segment index; an existing stream continues its versions', async () => {
+    await build();
+    const store = await FileStore.open(dir, { sealInWorker: false, indexCacheBytes: 0 });
+    const before = store.indexCacheStats().loads;
+    const fresh = await store.append([{ stream: 'Brand-new-1', type: 'A', data: {} }]);
+    expect(fresh.events[0]!.version).toBe(1);
+    expect(store.indexCacheStats().loads).toBe(before);
+    // S-0 holds every 13th event of the build: its next version follows its last sealed one.
+    const old = await store.append([{ stream: 'S-0', type: 'A', data: {} }]);
+    expect(old.events[0]!.version).toBe(Math.ceil((SEGMENTS * PER_SEGMENT) / 13) + 1);
+    await store.close();
+  });
+
   it('detects a duplicate id whose segment index was evicted, after sealing and after reopening', async () => {
     await build();
     const BUDGET = await threeIndexes();

@@ -259,8 +259,13 @@ export class SealedTier {
     return out;
   }
 
-  /** The stream's highest sealed version (0 if none), searching from the newest segment. */
+  /**
+   * The stream's highest sealed version (0 if none), searching from the newest segment. A stream the
+   * catalogue does not know is answered there: a new stream's first append must not load the index
+   * of every segment.
+   */
   lastVersion(stream: string): number {
+    if (!this.db.mayHaveStream(stream)) return 0;
     for (let i = this.#segs.length - 1; i >= 0; i--) {
       const s = this.#open(this.#segs[i]!);
       const ords = s.ix.lookup('stream', stream);

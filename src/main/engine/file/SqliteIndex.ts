@@ -79,6 +79,7 @@ export class SqliteIndex {
     this.db.pragma('temp_store = MEMORY');
     this.#stmt = {
       getCp: this.db.prepare(`SELECT seq FROM checkpoints WHERE name = ?`),
+      hasKey: this.db.prepare(`SELECT 1 FROM keys WHERE kind = ? AND hash = ?`),
       setCp: this.db.prepare(
         `INSERT INTO checkpoints(name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
       ),
@@ -273,6 +274,14 @@ export class SqliteIndex {
       .all(KEY_KIND.stream, toKey(prefix), successor(toKey(prefix)), limit) as { value: Buffer }[];
     return rows.map((r) => fromKey(r.value)).filter((v) => v.startsWith(prefix));
   }
+  /**
+   * False when no sealed segment holds this stream: no keys row has its hash. True may also mean
+   * another name with the same hash (a collision keeps the first row), so callers then look.
+   */
+  mayHaveStream(stream: string): boolean {
+    return this.#stmt.hasKey!.get(KEY_KIND.stream, keyHash(stream)) !== undefined;
+  }
+
   streamCount(): number {
     return (
       this.db.prepare(`SELECT count(*) AS n FROM keys WHERE kind = ?`).get(KEY_KIND.stream) as { n: number }

@@ -13,6 +13,8 @@ export interface CommitSink {
    * caller first reads `events`: most writers (importers, followers) never do.
    */
   present(event: StoredEvent): StoredEvent;
+  /** Called when the queue has just run empty (the store may use the pause, e.g. for a collection). */
+  idle?(stillIdle: () => boolean): void;
 }
 
 interface Pending {
@@ -81,6 +83,7 @@ export class AppendQueue {
     } finally {
       this.#running = false;
       this.#markIdle();
+      this.sink.idle?.(() => !this.#running);
     }
   }
 

@@ -17,6 +17,7 @@ import {
   type QueryOptions,
   type QueryPage,
 } from '../../../shared/query';
+import { scheduleIdleScavenge } from '../idleScavenge';
 import { AppendQueue } from '../appendQueue';
 import { HotTier } from './HotTier';
 import { validateBatch } from '../memory/MemoryStore';
@@ -175,6 +176,7 @@ export class FileStore implements EventStore {
       persist: (ev) => this.#persist(ev),
       publish: (ev) => this.#publish(ev),
       present: copyEvent,
+      idle: scheduleIdleScavenge,
     });
   }
 

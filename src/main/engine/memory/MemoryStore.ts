@@ -16,6 +16,7 @@ import {
   type QueryPage,
 } from '../../../shared/query';
 import { AppendQueue } from '../appendQueue';
+import { scheduleIdleScavenge } from '../idleScavenge';
 import { Interner } from '../interner';
 import { Sequencer, type StreamCell } from '../sequencer';
 import { ChangeSignal, StoreSubscription } from '../subscription';
@@ -69,6 +70,7 @@ export class MemoryStore implements EventStore {
         this.#signal.notify();
       },
       present: copyEvent,
+      idle: scheduleIdleScavenge,
     });
   }
 

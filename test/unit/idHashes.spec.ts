@@ -79,6 +79,22 @@ describe('IdHashes', () => {
     for (let s = 2; s < 40; s += 7) expect(tagsOf(ids, values(s, 10_000)[17]!)).toContain(s);
   });
 
+  it('frees a merged table as soon as a later merge replaces it', async () => {
+    const ids = new IdHashes();
+    ids.reset([{ keys: values(1, 100_000), tag: 0 }]);
+    ids.add(values(2, 50_000), 1);
+    await ids.settled();
+    const merged = ids.ownedBuffers;
+    expect(merged.length).toBeGreaterThan(0);
+    expect(merged.every((b) => b.byteLength > 0)).toBe(true);
+    ids.add(values(3, 50_000), 2);
+    await ids.settled();
+    expect(ids.levels).toBe(1);
+    // Detached: their memory went to a buffer nothing references, freed by the next young collection.
+    expect(merged.every((b) => b.byteLength === 0)).toBe(true);
+    for (let s = 1; s <= 3; s++) expect(tagsOf(ids, values(s, 50_000)[42]!)).toContain(s - 1);
+  });
+
   it('holds 4 bytes per id plus a fixed bucket table', () => {
     const ids = new IdHashes();
     ids.reset([{ keys: values(5, 1_000_000), tag: 1 }]);

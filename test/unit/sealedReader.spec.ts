@@ -60,6 +60,45 @@ async function sealed(
   return { id, fd: openSync(path, 'r'), bytes: enc.data.length, ix, lines };
 }
 
+/** Everything an index answers about its events, in one comparable value. */
+function answersOf(ix: SegmentIndex, evs: StoredEvent[]) {
+  return evs.map((e, ord) => ({
+    span: ix.recordSpan(ord),
+    crc: ix.crcOf(ord),
+    second: ix.coarseSecond(ord),
+    byId: Array.from(ix.lookup('id', e.id)),
+    byStream: Array.from(ix.lookup('stream', e.stream)),
+  }));
+}
+
+describe('parsing an index blob', () => {
+  function built(evs: StoredEvent[]): Buffer {
+    const cols = new SegmentColumns(evs.length);
+    let uoff = 0;
+    for (const e of evs) {
+      const line = Buffer.from(JSON.stringify(e));
+      cols.addEvent(e, uoff, crc32(line));
+      uoff += line.length + 1;
+    }
+    return SegmentIndex.build(cols.finish(uoff), [{ coff: 0, ustart: 0 }]);
+  }
+
+  it('answers the same from its own buffer (read in place), a misaligned copy and a slice of a larger buffer', () => {
+    const evs = events(500);
+    const own = built(evs);
+    const expected = answersOf(SegmentIndex.parse(own), evs);
+    const big = Buffer.alloc(own.length + 64 * 1024);
+    own.copy(big, 3);
+    const misaligned = SegmentIndex.parse(big.subarray(3, 3 + own.length));
+    own.copy(big, 8);
+    const slice = SegmentIndex.parse(big.subarray(8, 8 + own.length));
+    // Both were copied out: the larger buffer they came from may be reused.
+    big.fill(0);
+    expect(answersOf(misaligned, evs)).toEqual(expected);
+    expect(answersOf(slice, evs)).toEqual(expected);
+  });
+});
+
 function shuffled(n: number, seed: number): number[] {
   const a = Array.from({ length: n }, (_, i) => i);
   let s = seed;

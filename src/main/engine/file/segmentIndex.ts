@@ -376,19 +376,35 @@ function pack(header: Header, parts: [string, ArrayBufferView][]): Buffer {
   return out;
 }
 
+/** Bytes of a blob's buffer outside the blob that parsing may keep alive by viewing it in place. */
+const IN_PLACE_SLACK = 4096;
+
 function unpack(blob: Buffer): { header: Header; parts: Record<string, ArrayBufferView> } {
   const len = blob.readUInt32LE(0);
   const header = JSON.parse(blob.toString('utf8', 4, 4 + len)) as Header & {
     parts: [string, CtorName, number, number][];
   };
   const headLen = Math.ceil((4 + len) / 8) * 8;
-  // One aligned copy, so every typed array can be a view.
-  const body = new Uint8Array(blob.length - headLen);
-  body.set(blob.subarray(headLen));
+  // Typed arrays must be aligned views. A blob that is (nearly) all of its own buffer and starts
+  // 8-aligned (a seal's transferred blob, a blob read from the catalogue) is viewed in place: no
+  // copy of megabytes per index loaded. Any other (a slice of something larger, or misaligned) is
+  // copied once first, so the views never keep a larger buffer alive.
+  const inPlace = blob.byteOffset % 8 === 0 && blob.buffer.byteLength - blob.length <= IN_PLACE_SLACK;
+  let body: ArrayBuffer;
+  let base: number;
+  if (inPlace) {
+    body = blob.buffer as ArrayBuffer;
+    base = blob.byteOffset + headLen;
+  } else {
+    const copy = Buffer.allocUnsafeSlow(blob.length - headLen);
+    blob.copy(copy, 0, headLen);
+    body = copy.buffer as ArrayBuffer;
+    base = copy.byteOffset;
+  }
   const parts: Record<string, ArrayBufferView> = {};
   for (const [name, ctor, off, bytes] of header.parts) {
     const C = CTORS[ctor];
-    parts[name] = new C(body.buffer, off, bytes / C.BYTES_PER_ELEMENT);
+    parts[name] = new C(body, base + off, bytes / C.BYTES_PER_ELEMENT);
   }
   return { header, parts };
 }

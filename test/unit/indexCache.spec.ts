@@ -224,6 +224,27 @@ describe('sealed segment indexes in a bounded LRU', () => {
     await store.close();
   });
 
+  it('the append path reads an evicted index for a duplicate check without caching it', async () => {
+    await build();
+    const BUDGET = await threeIndexes();
+    const store = await FileStore.open(dir, { sealInWorker: false, indexCacheBytes: BUDGET });
+    const cached = store.indexCacheStats();
+    // batch(0) lies in the first segment, whose index the budget evicted long ago.
+    for (let k = 1; k <= 2; k++) {
+      const again = await store.append([batch(0)[3]!]);
+      expect(again.duplicates).toBe(1);
+      const now = store.indexCacheStats();
+      expect(now.loads).toBe(cached.loads + k);
+      expect([now.size, now.bytes]).toEqual([cached.size, cached.bytes]);
+    }
+    // A reader's look keeps it, as before.
+    expect((await store.getEvent(batch(0)[3]!.id!))?.seq).toBe(4);
+    expect(store.indexCacheStats().loads).toBe(cached.loads + 3);
+    expect((await store.getEvent(batch(0)[3]!.id!))?.seq).toBe(4);
+    expect(store.indexCacheStats().loads).toBe(cached.loads + 3);
+    await store.close();
+  });
+
   it('an id whose 32-bit hash collides with a sealed id is new, and is told apart without reading that index', async () => {
     // Two ids with equal 32-bit hashes (what the segment postings store) but different full hashes.
     const seen = new Map<number, string>();

@@ -169,8 +169,9 @@ export class FileStore implements EventStore {
     this.#sequencer = new Sequencer(0, {
       streamCell: (s) => this.#streamCell(s),
       // Most appended ids are new: the sealed id-hash check spares them a probe of every segment.
+      // Its looks into sealed indexes do not keep them cached: readers' indexes stay.
       eventById: (id) =>
-        this.#hot.getById(id) ?? (this.#sealed.mayHaveId(id) ? this.#sealed.getById(id) : undefined),
+        this.#hot.getById(id) ?? (this.#sealed.mayHaveId(id) ? this.#sealed.getById(id, true) : undefined),
     });
     this.#queue = new AppendQueue(this.#sequencer, {
       persist: (ev) => this.#persist(ev),

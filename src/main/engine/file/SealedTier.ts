@@ -223,14 +223,18 @@ export class SealedTier {
     return m ? this.load(this.#open(m), seq - m.firstSeq) : undefined;
   }
 
-  /** Only segments whose tag the id table names for this id's hash are searched, newest first. */
-  getById(id: string): StoredEvent | undefined {
+  /**
+   * Only segments whose tag the id table names for this id's hash are searched, newest first.
+   * `oneOff`: a look that should not keep the indexes it reads (IndexCache.peek).
+   */
+  getById(id: string, oneOff = false): StoredEvent | undefined {
     const tags = this.#tagScratch;
     const h = keyHash(id);
     if (this.#ids.tags(h >>> 0, tags, idCheck(h)) === 0) return undefined;
     for (let i = this.#segs.length - 1; i >= 0; i--) {
       if (!tags[i % TAG_SPAN]) continue;
-      const s = this.#open(this.#segs[i]!);
+      const m = this.#segs[i]!;
+      const s = oneOff ? this.#cache.peek(m.rec) : this.#open(m);
       const ords = s.ix.lookup('id', id);
       for (let k = 0; k < ords.length; k++) {
         const e = this.load(s, ords[k]!);

@@ -86,6 +86,44 @@ describe('event browser in Chromium', () => {
     await expect.poll(() => rows().first().getAttribute('data-seq')).toBe('1');
   });
 
+  it('fetches the page past the window before it scrolls into view, so a fast scroll shows events', async () => {
+    const ROW = 28;
+    const list = page.getByTestId('event-list');
+    await page.reload(); // no pages cached from the scrolling before
+    await expect.poll(() => rows().count()).toBeGreaterThan(10);
+    // Rows 1101–1200 end page 5 (200 rows a page); the window sits there, page 6 starts at seq 1201.
+    const pageSix = page.waitForResponse(
+      (r) => r.url().endsWith('/api/query') && (r.request().postData() ?? '').includes('"fromSeq":1201'),
+      { timeout: 10_000 },
+    );
+    await list.evaluate((el, top) => (el.scrollTop = top), 1100 * ROW);
+    await expect
+      .poll(async () => Number(await rows().first().getAttribute('data-seq')))
+      .toBeGreaterThan(1090);
+    await pageSix;
+    // 150 rows on, all inside page 6: the frame that renders them has no placeholder in it.
+    const frame = await list.evaluate(
+      (el, top) =>
+        new Promise<{ placeholders: number; seqs: number[] }>((resolve) => {
+          el.scrollTop = top;
+          (globalThis as unknown as { requestAnimationFrame(cb: () => void): void }).requestAnimationFrame(
+            () =>
+              resolve({
+                placeholders: el.querySelectorAll('.row.placeholder').length,
+                seqs: [...el.querySelectorAll('.row[data-seq]')].map((r) =>
+                  Number(r.getAttribute('data-seq')),
+                ),
+              }),
+          );
+        }),
+      1250 * ROW,
+    );
+    expect(frame.placeholders).toBe(0);
+    expect(Math.min(...frame.seqs)).toBeGreaterThan(1240); // the frame shows the new window, not the old
+    await list.evaluate((el) => (el.scrollTop = 0));
+    await expect.poll(() => rows().first().getAttribute('data-seq')).toBe('1');
+  });
+
   it('narrows the list when filtering by type, and keeps the filter in the URL across a reload', async () => {
     await page.locator('#filter-type').fill(commonType);
     await page.locator('#filter-type').press('Enter');

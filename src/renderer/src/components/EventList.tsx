@@ -1,11 +1,13 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useRef } from 'react';
-import { rowAt } from '../state/rows';
+import { PAGE, rowAt } from '../state/rows';
 import { useBrowser } from '../state/useBrowser';
 import type { UiFilter } from '../state/uiFilter';
 import { EventRow } from './EventRow';
 
 const ROW_HEIGHT = 28;
+/** Rows fetched beyond each edge of the window. */
+const READ_AHEAD = PAGE;
 
 /** The windowed list: only visible rows are rendered, and only their pages are fetched (by cursor or seq). */
 export function EventList() {
@@ -22,14 +24,16 @@ export function EventList() {
     count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 8,
+    overscan: 2,
   });
   const items = virtualizer.getVirtualItems();
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
 
   useEffect(() => {
-    if (count > 0) loadRange(first, last);
+    // A page either side too: rows scrolled into view are then usually there already, instead of
+    // rendering as placeholders and again a moment later when their page arrives.
+    if (count > 0) loadRange(Math.max(0, first - READ_AHEAD), Math.min(count - 1, last + READ_AHEAD));
   }, [first, last, count, rows.pages, loadRange]);
 
   useEffect(() => {
@@ -62,7 +66,7 @@ export function EventList() {
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((item) => (
             <EventRow
-              key={item.key}
+              key={item.index % items.length}
               index={item.index}
               event={rowAt(rows, item.index)}
               selected={item.index === selected}

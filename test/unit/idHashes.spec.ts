@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IdHashes, idCheck, TAG_SPAN } from '../../src/main/engine/file/idHashes';
 
@@ -140,5 +143,106 @@ describe('IdHashes check bytes', () => {
       expect(c).toBeGreaterThanOrEqual(1);
       expect(c).toBeLessThanOrEqual(255);
     }
+  });
+});
+
+describe('IdHashes spill file', () => {
+  const spillDir = () => mkdtempSync(join(tmpdir(), 'chronoscope-ids-'));
+
+  it('moves ids past its resident limit to a file and answers exactly as before, during and after each rewrite', async () => {
+    const dir = spillDir();
+    const ids = new IdHashes({ residentBytes: 4 * 20_000, spillDir: dir });
+    const all = new Map<number, Map<number, Set<number>>>(); // hash -> tag -> check bytes
+    const note = (keys: Uint32Array, tag: number, checks?: Uint8Array) =>
+      keys.forEach((v, i) => {
+        const byTag = all.get(v) ?? new Map<number, Set<number>>();
+        all.set(v, byTag.set(tag % TAG_SPAN, (byTag.get(tag % TAG_SPAN) ?? new Set()).add(checks?.[i] ?? 0)));
+      });
+    const expected = (h: number, check: number) =>
+      [...(all.get(h) ?? new Map<number, Set<number>>())]
+        .filter(([, cs]) => check === 0 || [...cs].some((c) => c === 0 || c === check))
+        .map(([t]) => t)
+        .sort((a, b) => a - b);
+    ids.reset([{ keys: values(1, 30_000), tag: 0 }]); // over the limit at once: spills in the background
+    note(values(1, 30_000), 0);
+    const probes = [...values(99, 1_000)];
+    const check = () => {
+      const wrong: string[] = [];
+      const out = new Uint8Array(TAG_SPAN);
+      for (const p of probes)
+        for (const c of [0, 7, 9]) {
+          ids.tags(p, out, c);
+          const got = [...out.keys()].filter((t) => out[t]).join();
+          const want = expected(p, c);
+          if (got !== want.join() || ids.has(p, c) !== want.length > 0)
+            wrong.push(`${p}/${c}: ${got} vs ${want.join()}`);
+        }
+      expect(wrong).toEqual([]);
+    };
+    for (let s = 2; s < 30; s++) {
+      // Segment 5 repeats segment 4's hashes; every third segment has check bytes.
+      const keys = s === 5 ? values(4, 6_000) : values(s, 6_000);
+      const checks = s % 3 === 0 ? keys.map((_, i) => 7 + (i % 3)) : undefined;
+      ids.add(keys, s === 20 ? 256 + 20 : s, checks && Uint8Array.from(checks));
+      note(keys, s === 20 ? 256 + 20 : s, checks && Uint8Array.from(checks));
+      probes.push(...keys.subarray(0, 150), ...values(1, 30_000).subarray(s * 100, s * 100 + 20));
+      check(); // a rewrite may be under way
+      if (s % 4 === 0) await ids.settled();
+    }
+    await ids.settled();
+    check();
+    expect(ids.spillError).toBeUndefined();
+    expect(ids.size).toBe(30_000 + 28 * 6_000);
+    // Most ids are on disk; memory holds at most the limit (or 1/8 of the file) plus bucket tables.
+    expect(ids.spilledSize).toBeGreaterThan(150_000);
+    expect(ids.bytes).toBeLessThan(4 * 25_000 + 4 * 4 * 65_537);
+    ids.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('leaves no file behind: the spill file is unlinked as soon as it is made', async () => {
+    const dir = spillDir();
+    const ids = new IdHashes({ residentBytes: 1_000, spillDir: dir });
+    ids.reset([{ keys: values(3, 10_000), tag: 1 }]);
+    await ids.settled();
+    expect(ids.spilledSize).toBe(10_000);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(ids.has(values(3, 10_000)[77]!)).toBe(true);
+    ids.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rewrites the file only once memory holds an eighth of it, so a growing table is not rewritten at every seal', async () => {
+    const dir = spillDir();
+    const ids = new IdHashes({ residentBytes: 0, spillDir: dir });
+    ids.reset([{ keys: values(4, 80_000), tag: 0 }]);
+    await ids.settled();
+    expect(ids.spilledSize).toBe(80_000);
+    ids.add(values(5, 9_000), 1); // 9,000 < 80,000 / 8: stays in memory
+    await ids.settled();
+    expect(ids.spilledSize).toBe(80_000);
+    ids.add(values(6, 2_000), 2); // 11,000 > 10,000: the file takes them all
+    await ids.settled();
+    expect(ids.spilledSize).toBe(91_000);
+    expect(ids.levels).toBe(0);
+    expect(tagsOf(ids, values(6, 2_000)[5]!)).toContain(2);
+    ids.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps its ids in memory when the spill file cannot be made, and says why', async () => {
+    const ids = new IdHashes({
+      residentBytes: 1_000,
+      spillDir: join(tmpdir(), 'no-such-dir-' + process.pid, 'x'),
+    });
+    ids.reset([{ keys: values(7, 5_000), tag: 3 }]);
+    await ids.settled();
+    expect(ids.spillError?.message).toMatch(/ENOENT/);
+    expect(ids.spilledSize).toBe(0);
+    expect(ids.size).toBe(5_000);
+    expect(tagsOf(ids, values(7, 5_000)[9]!)).toEqual([3]);
+    ids.add(values(8, 5_000), 4); // no retry loop: spilling stays off
+    await ids.settled();
+    expect(tagsOf(ids, values(8, 5_000)[9]!)).toEqual([4]);
   });
 });

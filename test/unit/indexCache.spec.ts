@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../../src/main/engine/file/FileStore';
@@ -221,6 +221,31 @@ describe('sealed segment indexes in a bounded LRU', () => {
     }
     await check(store);
     expect(store.lastSeq()).toBe((SEGMENTS + 6) * PER_SEGMENT);
+    await store.close();
+  });
+
+  it('past a quarter of the budget the id table keeps its ids in an unlinked file: duplicates and ids are still found', async () => {
+    await build();
+    // 4 bytes an id: a budget of 16 bytes per sealed id leaves the table room for about one id in
+    // four, so most go to the file; none of it shows in the store's folder.
+    const BUDGET = 16 * 900;
+    const store = await FileStore.open(dir, { sealInWorker: false, indexCacheBytes: BUDGET });
+    await vi.waitFor(() => expect(store.indexCacheStats().idsSpilled).toBe(SEGMENTS * PER_SEGMENT));
+    // New segments' ids stay in memory until they pass the table's share (900 ids), then all move.
+    for (let s = SEGMENTS; s < SEGMENTS + 16; s++) {
+      await store.append(batch(s));
+      await store.sealActive();
+      if (s === SEGMENTS + 8) expect(store.indexCacheStats().idsSpilled).toBe(SEGMENTS * PER_SEGMENT);
+    }
+    await vi.waitFor(() => expect(store.indexCacheStats().idsSpilled).toBe((SEGMENTS + 16) * PER_SEGMENT));
+    expect(readdirSync(join(dir, 'segments')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    for (const k of [0, 5, 700, (SEGMENTS + 15) * PER_SEGMENT + 59]) {
+      const e = batch(Math.floor(k / PER_SEGMENT))[k % PER_SEGMENT]!;
+      expect((await store.getEvent(e.id!))?.data).toEqual({ k });
+      await expect(store.append([{ ...e, type: 'Other' }])).rejects.toMatchObject({ code: 'DUPLICATE_ID' });
+      expect((await store.append([e])).duplicates).toBe(1);
+    }
+    expect(await store.getEvent('evt-none')).toBeUndefined();
     await store.close();
   });
 

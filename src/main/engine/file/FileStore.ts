@@ -164,7 +164,7 @@ export class FileStore implements EventStore {
       parse: (seg, ord, raw) =>
         parseStoredLine(raw.toString('utf8'), `${seg.rec.name} seq ${seg.ix.firstSeq + ord}`),
     };
-    this.#sealed = new SealedTier(ix, this.#source, opts.indexCacheBytes);
+    this.#sealed = new SealedTier(ix, this.#source, opts.indexCacheBytes, this.#spillDir());
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamCell: (s) => this.#streamCell(s),
@@ -709,7 +709,7 @@ export class FileStore implements EventStore {
   }
 
   /** Sealed segment indexes held in memory and read from the catalogue so far, and the id table's bytes. */
-  indexCacheStats(): { bytes: number; size: number; loads: number; idBytes: number } {
+  indexCacheStats(): { bytes: number; size: number; loads: number; idBytes: number; idsSpilled: number } {
     return this.#sealed.cacheStats;
   }
 
@@ -825,7 +825,8 @@ export class FileStore implements EventStore {
     const counts: KeyCounts = [];
     for (const [kind, m] of totals) for (const [value, n] of m) counts.push({ kind, value, n });
     this.#ix.replaceAll(segs, counts);
-    this.#sealed = new SealedTier(this.#ix, this.#source, this.#opts.indexCacheBytes);
+    this.#sealed.close();
+    this.#sealed = new SealedTier(this.#ix, this.#source, this.#opts.indexCacheBytes, this.#spillDir());
     this.#sealed.refresh();
     return { segments: names.length, events: this.#ix.total };
   }
@@ -839,7 +840,13 @@ export class FileStore implements EventStore {
     await this.#active?.close();
     for (const f of this.#fds.values()) closeSync(f.fd);
     this.#fds.clear();
+    this.#sealed.close();
     this.#ix.close();
     this.#lock?.release();
+  }
+
+  /** The id table's spill folder: the store's disk, or the OS temp folder when the store is read-only. */
+  #spillDir(): string | undefined {
+    return this.#opts.readOnly ? undefined : this.#paths.segments;
   }
 }

@@ -96,6 +96,8 @@ function entryChecks(
 
 /** Default byte budget of resident segment indexes (a W1M segment's index is ~1.7 MB parsed). */
 export const DEFAULT_INDEX_CACHE_BYTES = 64 << 20;
+/** Share of that budget the sealed id table holds in memory; the rest of its ids are in its spill file. */
+export const ID_TABLE_SHARE = 0.25;
 
 /**
  * The sealed tier: answers lookups and filtered pages by intersecting per-segment postings,
@@ -107,20 +109,32 @@ export const DEFAULT_INDEX_CACHE_BYTES = 64 << 20;
 export class SealedTier {
   #segs: SegmentMeta[] = [];
   /** Every sealed id's 32-bit hash with its segment's tag: "may this id exist?" and where to look. */
-  readonly #ids = new IdHashes();
+  readonly #ids: IdHashes;
   readonly #cache: IndexCache;
   readonly #tagScratch = new Uint8Array(TAG_SPAN);
   /** Whether refresh has run once (the first run is the open). */
   #opened = false;
 
+  /**
+   * `spillDir`: where the id table keeps the ids beyond its share of the budget (a folder on the
+   * store's disk; the file is unlinked as soon as it is created).
+   */
   constructor(
     private readonly db: SqliteIndex,
     private readonly src: RecordSource,
     indexCacheBytes = DEFAULT_INDEX_CACHE_BYTES,
+    spillDir?: string,
   ) {
     // The id table counts against the indexes' budget: a growing store trades cached indexes for
-    // ids instead of growing both.
+    // ids instead of growing both, and past a quarter of the budget the ids move to a file, so the
+    // tier's memory stays bounded however large the store grows.
+    this.#ids = new IdHashes({ residentBytes: indexCacheBytes * ID_TABLE_SHARE, spillDir });
     this.#cache = new IndexCache(db, indexCacheBytes, () => this.#ids.bytes);
+  }
+
+  /** Lets go of the id table's spill file. */
+  close(): void {
+    this.#ids.close();
   }
 
   private load(seg: SealedSegment, ord: number, scan = false): StoredEvent {
@@ -191,9 +205,15 @@ export class SealedTier {
   }
 
   /** Resident index bytes and indexes read so far (tests and diagnostics). */
-  get cacheStats(): { bytes: number; size: number; loads: number; idBytes: number } {
+  get cacheStats(): { bytes: number; size: number; loads: number; idBytes: number; idsSpilled: number } {
     const c = this.#cache;
-    return { bytes: c.bytes, size: c.size, loads: c.loads, idBytes: this.#ids.bytes };
+    return {
+      bytes: c.bytes,
+      size: c.size,
+      loads: c.loads,
+      idBytes: this.#ids.bytes,
+      idsSpilled: this.#ids.spilledSize,
+    };
   }
 
   /** Resolves once the id hash table has merged every segment added so far (tests). */

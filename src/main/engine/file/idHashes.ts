@@ -1,3 +1,7 @@
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { lowerBound } from '../memory/sortedSeqs';
 
 const BUCKETS = 1 << 16;
@@ -23,6 +27,33 @@ export function idCheck(fullHash: number): number {
 
 /** A level is merged into the one above it once it holds more than 1/RATIO of that one's entries. */
 const RATIO = 8;
+/** Bytes a spill writes at a time. */
+const SPILL_CHUNK = 1 << 20;
+
+/** Where the table may keep entries beyond what it holds in memory. */
+export interface IdHashesOptions {
+  /**
+   * Bytes of entries held in memory before they move to the spill file (default: no limit). The
+   * file is rewritten with them once they exceed this and 1/RATIO of the file, so rewriting costs
+   * a bounded number of passes over the data.
+   */
+  residentBytes?: number;
+  /** Folder for the spill file (default: the OS temp folder); the file is unlinked once opened. */
+  spillDir?: string;
+}
+
+/**
+ * Entries on disk: one u32 per entry, (low << 16 | tag << 8 | check), sorted, bucket by bucket;
+ * only the bucket starts are in memory. The file is the process's own scratch (unlinked at
+ * creation, rebuilt from the catalogue at every open), so it needs no fsync and leaves nothing
+ * behind after a crash.
+ */
+interface Spilled {
+  fd: number;
+  starts: Uint32Array;
+  /** Read buffer for one bucket, grown as needed. */
+  scratch: Uint32Array;
+}
 
 /**
  * One sorted table: the top 16 bits of each hash are implied by where its bucket starts, the low
@@ -52,15 +83,40 @@ interface Table {
  */
 export class IdHashes {
   #levels: Table[] = [];
+  #spilled: Spilled | undefined;
   #merging: Promise<void> | undefined;
   /** Bumped by reset: a merge of an older state stops and is thrown away. */
   #epoch = 0;
+  readonly #residentBytes: number;
+  readonly #spillDir: string;
+  /** Why the last spill failed (the entries then stay in memory; tests and diagnostics). */
+  spillError: Error | undefined;
 
-  /** Replaces every hash at once (open, rebuild), synchronously. */
+  constructor(opts: IdHashesOptions = {}) {
+    this.#residentBytes = opts.residentBytes ?? Infinity;
+    this.#spillDir = opts.spillDir ?? tmpdir();
+  }
+
+  /** Replaces every hash at once (open, rebuild), synchronously; entries over the limit spill in the background. */
   reset(lists: TaggedHashes[]): void {
     this.#epoch++;
     this.#merging = undefined;
+    this.#dropSpilled();
     this.#levels = [buildAll(lists)];
+    if (this.#overResident()) this.#merging = this.#mergeLoop();
+  }
+
+  /** Lets go of the spill file (the table answers from memory only until the next reset). */
+  close(): void {
+    this.#epoch++;
+    this.#merging = undefined;
+    this.#dropSpilled();
+    this.#levels = [];
+  }
+
+  #dropSpilled(): void {
+    if (this.#spilled) closeSync(this.#spilled.fd);
+    this.#spilled = undefined;
   }
 
   /**
@@ -70,7 +126,8 @@ export class IdHashes {
   add(keys: Uint32Array, tag: number, checks?: Uint8Array): void {
     this.#levels = [...this.#levels, fromSorted(keys, tag % TAG_SPAN, checks)];
     // Only when there is work: the loop's first step then awaits, so its cleanup runs after this.
-    if (!this.#merging && this.#pairToMerge() > 0) this.#merging = this.#mergeLoop();
+    if (!this.#merging && (this.#pairToMerge() > 0 || this.#overResident()))
+      this.#merging = this.#mergeLoop();
   }
 
   /** Whether a sealed id may hash to `h` (32 bits) with check byte `check` (0: any). */
@@ -92,6 +149,24 @@ export class IdHashes {
     let found = 0;
     const top = h >>> 16;
     const low = h & 0xffff;
+    const sp = this.#spilled;
+    if (sp) {
+      const from = sp.starts[top]!;
+      const n = sp.starts[top + 1]! - from;
+      if (n > 0) {
+        if (sp.scratch.length < n) sp.scratch = new Uint32Array(Math.max(n, 2 * sp.scratch.length));
+        const got = readSync(sp.fd, sp.scratch, 0, 4 * n, 4 * from);
+        if (got !== 4 * n) throw new Error(`id table spill file: read ${got} of ${4 * n} bytes`);
+        const e = sp.scratch;
+        for (let i = lowerBound(e, low * 0x10000, 0, n); i < n && e[i]! >>> 16 === low; i++) {
+          const c = e[i]! & 0xff;
+          if (c !== 0 && check !== 0 && c !== check) continue;
+          if (!out) return 1;
+          out[(e[i]! >>> 8) & 0xff] = 1;
+          found++;
+        }
+      }
+    }
     for (const t of this.#levels) {
       const end = t.starts[top + 1]!;
       for (let i = lowerBound(t.low, low, t.starts[top]!, end); i < end && t.low[i] === low; i++) {
@@ -106,15 +181,32 @@ export class IdHashes {
   }
 
   get size(): number {
+    return this.#levels.reduce((n, t) => n + t.low.length, this.spilledSize);
+  }
+
+  /** Entries in the spill file. */
+  get spilledSize(): number {
+    return this.#spilled ? this.#spilled.starts[BUCKETS]! : 0;
+  }
+
+  /** Bytes held in memory (4 per resident id, plus a bucket table per level and for the spill file). */
+  get bytes(): number {
+    const sp = this.#spilled;
+    return this.#levels.reduce(
+      (n, t) => n + t.low.byteLength + t.tag.byteLength + t.check.byteLength + t.starts.byteLength,
+      sp ? sp.starts.byteLength + sp.scratch.byteLength : 0,
+    );
+  }
+
+  #residentEntries(): number {
     return this.#levels.reduce((n, t) => n + t.low.length, 0);
   }
 
-  /** Bytes held by the tables (4 per id, plus a bucket table per level). */
-  get bytes(): number {
-    return this.#levels.reduce(
-      (n, t) => n + t.low.byteLength + t.tag.byteLength + t.check.byteLength + t.starts.byteLength,
-      0,
-    );
+  /** Whether the entries in memory should move to the spill file. */
+  #overResident(): boolean {
+    if (this.spillError) return false;
+    const resident = 4 * this.#residentEntries();
+    return resident > this.#residentBytes && resident > (4 * this.spilledSize) / RATIO;
   }
 
   /** The buffers the levels own at the moment, i.e. merge outputs (tests: they are freed when replaced). */
@@ -137,7 +229,7 @@ export class IdHashes {
     const l = this.#levels;
     let k = l.length - 1;
     while (k > 0 && l[k]!.low.length * RATIO <= l[k - 1]!.low.length) k--;
-    return k;
+    return Math.max(0, k); // no levels at all after a spill took them
   }
 
   async #mergeLoop(): Promise<void> {
@@ -145,6 +237,10 @@ export class IdHashes {
     const stale = () => epoch !== this.#epoch;
     try {
       for (;;) {
+        if (this.#overResident()) {
+          if (!(await this.#spill(stale))) return;
+          continue;
+        }
         const l = this.#levels;
         const k = this.#pairToMerge();
         if (k === 0) return;
@@ -159,6 +255,86 @@ export class IdHashes {
       if (!stale()) this.#merging = undefined;
     }
   }
+
+  /**
+   * Rewrites the spill file with every level now in memory, bucket by bucket, in slices between
+   * which the host thread is free; probes keep using the old file and the levels until the new
+   * file replaces both. Levels added meanwhile stay in memory. False: stale, or failed (then the
+   * entries stay in memory and spilling stops: spillError says why).
+   */
+  async #spill(stale: () => boolean): Promise<boolean> {
+    await new Promise<void>((r) => setImmediate(r));
+    if (stale()) return false;
+    const levels = this.#levels;
+    const old = this.#spilled;
+    let fd: number | undefined;
+    try {
+      const path = join(this.#spillDir, `.chronoscope-ids-${process.pid}-${randomUUID()}.tmp`);
+      fd = openSync(path, 'wx+', 0o600);
+      unlinkSync(path);
+      const starts = emptyStarts();
+      const chunk = new Uint32Array(SPILL_CHUNK / 4);
+      let inChunk = 0;
+      let written = 0;
+      let pos = 0;
+      let bucketBuf = new Uint32Array(1024);
+      let yieldAt = SLICE;
+      for (let bucket = 0; bucket < BUCKETS; bucket++) {
+        starts[bucket] = written;
+        let n = old ? old.starts[bucket + 1]! - old.starts[bucket]! : 0;
+        for (const t of levels) n += t.starts[bucket + 1]! - t.starts[bucket]!;
+        if (n === 0) continue;
+        if (bucketBuf.length < n) bucketBuf = new Uint32Array(Math.max(n, 2 * bucketBuf.length));
+        let k = 0;
+        if (old) {
+          const from = old.starts[bucket]!;
+          const m = old.starts[bucket + 1]! - from;
+          if (m > 0 && readSync(old.fd, bucketBuf, 0, 4 * m, 4 * from) !== 4 * m)
+            throw new Error('id table spill file: short read');
+          k = m;
+        }
+        for (const t of levels)
+          for (let i = t.starts[bucket]!, e = t.starts[bucket + 1]!; i < e; i++)
+            bucketBuf[k++] = ((t.low[i]! << 16) | (t.tag[i]! << 8) | t.check[i]!) >>> 0;
+        const entries = bucketBuf.subarray(0, n);
+        entries.sort();
+        for (let i = 0; i < n; i++) {
+          chunk[inChunk++] = entries[i]!;
+          if (inChunk === chunk.length) {
+            writeAll(fd, chunk, 4 * inChunk, pos);
+            pos += 4 * inChunk;
+            inChunk = 0;
+          }
+        }
+        written += n;
+        if (written >= yieldAt) {
+          yieldAt = written + SLICE;
+          await new Promise<void>((r) => setImmediate(r));
+          if (stale()) {
+            closeSync(fd);
+            return false;
+          }
+        }
+      }
+      if (inChunk > 0) writeAll(fd, chunk, 4 * inChunk, pos);
+      starts[BUCKETS] = written;
+      // Only the levels taken above leave memory; any added since stay (they come after them).
+      this.#levels = this.#levels.slice(levels.length);
+      for (const t of levels) release(t);
+      this.#spilled = { fd, starts, scratch: new Uint32Array(1024) };
+      if (old) closeSync(old.fd);
+      return true;
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd);
+      this.spillError = err instanceof Error ? err : new Error(String(err));
+      return false;
+    }
+  }
+}
+
+function writeAll(fd: number, data: Uint32Array, bytes: number, pos: number): void {
+  let done = 0;
+  while (done < bytes) done += writeSync(fd, data, done, bytes - done, pos + done);
 }
 
 function emptyStarts(): Uint32Array {

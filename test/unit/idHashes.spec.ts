@@ -200,6 +200,24 @@ describe('IdHashes spill file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('reads the file for about 3 in 100 ids it does not hold, and for every id it does (Bloom filter)', async () => {
+    const dir = spillDir();
+    const ids = new IdHashes({ residentBytes: 0, spillDir: dir });
+    const held = values(21, 200_000);
+    ids.reset([{ keys: held, tag: 2 }]);
+    await ids.settled();
+    expect(ids.spilledSize).toBe(200_000);
+    const heldSet = new Set(held);
+    const absent = [...values(22, 20_000)].filter((h) => !heldSet.has(h));
+    for (const h of absent) expect(ids.has(h)).toBe(false);
+    expect(ids.fileReads / absent.length).toBeLessThan(0.05);
+    const before = ids.fileReads;
+    for (const h of held.subarray(0, 5_000)) expect(ids.has(h)).toBe(true);
+    expect(ids.fileReads - before).toBe(5_000);
+    ids.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('leaves no file behind: the spill file is unlinked as soon as it is made', async () => {
     const dir = spillDir();
     const ids = new IdHashes({ residentBytes: 1_000, spillDir: dir });

@@ -1,5 +1,6 @@
 import type { NormalisedEvent, StoredEvent } from '../../shared/event';
 import { ChronoscopeError } from '../../shared/errors';
+import { EncodedEvent, EncodedStoredEvent } from './encodedEvent';
 import type { Interner } from './interner';
 import type { AppendOptions } from './types';
 
@@ -119,7 +120,10 @@ export class Sequencer {
         const ty = intern ? intern.get(e.type) : e.type;
         const te = intern ? intern.get(e.tenant) : e.tenant;
         let stored: StoredEvent;
-        if (
+        if (e instanceof EncodedEvent && !intern) {
+          // Data and meta stay text: the file store writes them as they are (see EncodedStoredEvent).
+          stored = new EncodedStoredEvent(sq, e.id, sn, current + 1, ty, e.time, recordedAt, te, e);
+        } else if (
           e.actor !== undefined &&
           e.correlationId !== undefined &&
           e.causationId === undefined &&
@@ -160,7 +164,7 @@ export class Sequencer {
           if (e.schemaVersion !== undefined) stored.schemaVersion = e.schemaVersion;
           stored.data = e.data;
         }
-        if (e.meta !== undefined) stored.meta = e.meta;
+        if (!(stored instanceof EncodedStoredEvent) && e.meta !== undefined) stored.meta = e.meta;
         ids.set(e.id, stored);
         if (cell.pending < 0) this.#touched.push(cell);
         cell.pending = current + 1;

@@ -2,7 +2,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync, unli
 import {
   copyEvent,
   parseStoredLine,
-  storedLine,
   type EventInput,
   type NormalisedEvent,
   type StoredEvent,
@@ -17,6 +16,7 @@ import {
   type QueryOptions,
   type QueryPage,
 } from '../../../shared/query';
+import { storedLineOf } from '../encodedEvent';
 import { scheduleIdleScavenge } from '../idleScavenge';
 import { AppendQueue } from '../appendQueue';
 import { HotTier } from './HotTier';
@@ -327,7 +327,7 @@ export class FileStore implements EventStore {
     let buf = this.#buf;
     let off = 0;
     for (let i = 0; i < events.length; i++) {
-      const line = storedLine(events[i]!);
+      const line = storedLineOf(events[i]!);
       // UTF-8 takes at most 3 bytes per UTF-16 unit; Buffer.write would silently truncate past the end.
       const need = off + line.length * 3 + 1;
       if (need > buf.length) {

@@ -1,4 +1,5 @@
-import { parseStoredLine, storedLine, type StoredEvent } from '../../../shared/event';
+import { parseStoredLine, type StoredEvent } from '../../../shared/event';
+import { storedLineOf } from '../encodedEvent';
 import { type EventRows, type LineBytes, type RowKey, type RowKeyKind } from '../memory/eventRows';
 import { emptyEnvelope, scanEnvelope, scanId } from './envelopeScan';
 import { keyHash32 } from './keyHash';
@@ -231,7 +232,7 @@ export class LineRows implements EventRows {
 }
 
 function fromEvent(e: StoredEvent): LineBytes {
-  const buf = Buffer.from(storedLine(e));
+  const buf = Buffer.from(storedLineOf(e));
   return { buf, start: 0, length: buf.length };
 }
 

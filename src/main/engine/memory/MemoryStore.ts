@@ -16,6 +16,7 @@ import {
   type QueryPage,
 } from '../../../shared/query';
 import { AppendQueue } from '../appendQueue';
+import { EncodedEvent, plainEvent } from '../encodedEvent';
 import { scheduleIdleScavenge } from '../idleScavenge';
 import { Interner } from '../interner';
 import { Sequencer, type StreamCell } from '../sequencer';
@@ -88,7 +89,9 @@ export class MemoryStore implements EventStore {
 
   async appendNormalised(events: NormalisedEvent[], options?: AppendOptions): Promise<AppendResult> {
     this.#open();
-    return this.metrics.time('append', async () => this.#queue.enqueue(events, options));
+    // This store keeps objects: events an importer holds as text are parsed once here.
+    const plain = events.some((e) => e instanceof EncodedEvent) ? events.map(plainEvent) : events;
+    return this.metrics.time('append', async () => this.#queue.enqueue(plain, options));
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {

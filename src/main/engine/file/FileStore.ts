@@ -177,8 +177,37 @@ export class FileStore implements EventStore {
       persist: (ev) => this.#persist(ev),
       publish: (ev) => this.#publish(ev),
       present: copyEvent,
-      idle: scheduleIdleScavenge,
+      idle: (stillIdle) => {
+        this.#rotateIfDue();
+        scheduleIdleScavenge(stillIdle);
+      },
     });
+  }
+
+  /** A rotation started while the append queue was idle, until it settles. */
+  #idleRotation: Promise<void> | undefined;
+  /** Set when an idle rotation failed: the next append rotates (and reports why) itself. */
+  #idleRotationFailed = false;
+  #closing = false;
+
+  /**
+   * Rotates a full (or old) active segment while the append queue is idle, so that no append
+   * waits for it. Rotating inside the next append made that append create the file and fsync the
+   * directory (~10 ms here): every ~36th append of the soak at 20,000 ev/s, its p99.
+   */
+  #rotateIfDue(): void {
+    if (this.#idleRotation || this.#idleRotationFailed || this.#closing || this.#closed) return;
+    if (this.readOnly || !this.#active || !this.#needsRotation()) return;
+    this.#idleRotation = this.#queue
+      .exclusive(async () => {
+        if (!this.#closing && this.#needsRotation()) await this.#rotate(this.lastSeq() + 1);
+      })
+      .catch(() => {
+        this.#idleRotationFailed = true;
+      })
+      .finally(() => {
+        this.#idleRotation = undefined;
+      });
   }
 
   get readOnly(): boolean {
@@ -420,6 +449,7 @@ export class FileStore implements EventStore {
       this.#active = old;
       throw fromIoError(err, 'starting a new segment');
     }
+    this.#idleRotationFailed = false;
     this.#hot.startGeneration();
     await old.close();
     if (!this.#toSeal.includes(old.name)) this.#toSeal.push(old.name);
@@ -833,6 +863,10 @@ export class FileStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
+    await this.#queue.idle();
+    // A rotation the queue started when it last ran empty is an append-queue task of its own.
+    await this.#idleRotation;
     await this.#queue.idle();
     await this.flushSeals().catch(() => {});
     this.#closed = true;

@@ -282,7 +282,10 @@ describe(`disk full on a ${TMPFS_SIZE} tmpfs (256 inodes)`, () => {
       const opts = { segmentMaxBytes: 16 << 10, sealInWorker: false };
       const s = await open(opts);
       const acked: StoredEvent[] = [];
-      while ((await s.stats()).storage.activeSegmentBytes < opts.segmentMaxBytes)
+      const active = async () => (await s.stats()).storage.activeSegmentBytes;
+      // Close to the limit first: a store rotates a full segment as soon as its queue is idle, so
+      // the inodes must be gone before the append that fills it.
+      while ((await active()) < opts.segmentMaxBytes - (6 << 10))
         acked.push(...(await s.append(batch(5))).events);
       // Use up every inode: the next rotation cannot create its segment file.
       const inodes = join(mnt, 'inodes');
@@ -298,6 +301,9 @@ describe(`disk full on a ${TMPFS_SIZE} tmpfs (256 inodes)`, () => {
         }
       }
       expect(made).toBeGreaterThan(0);
+      // The filling append is written (rotation comes before a write); the idle rotation after it
+      // fails, and so does every append that needs the new segment.
+      while ((await active()) < opts.segmentMaxBytes) acked.push(...(await s.append(batch(1))).events);
       for (let i = 0; i < 3; i++) expectNoSpace(await thrown(s.append(batch(2))));
       expect(s.lastSeq()).toBe(acked.length);
       await expectAcked(s, acked);

@@ -3,6 +3,7 @@
  * a process of its own and prints one JSON line. Usage: child.ts <mode> <json-args>.
  */
 import { FileStore } from '../src/main/engine/file/FileStore';
+import { importFiles } from '../src/main/engine/ingest/importer';
 import { MemoryStore } from '../src/main/engine/memory/MemoryStore';
 import { BenchRng } from './rng';
 import { runSoak, type SoakArgs } from './soakLoop';
@@ -60,8 +61,23 @@ async function rssMemory(a: { events: number; seed: number }): Promise<object> {
   return { rssMB: mb, baseMB, heapMB, events: store.lastSeq(), firstPage: page.events.length };
 }
 
+/** Imports a foreign log into a fresh store, as `chronoscope import` does in a process of its own. */
+async function importLog(a: { file: string; dir: string }): Promise<object> {
+  const store = await FileStore.open(a.dir);
+  try {
+    const t0 = performance.now();
+    const sum = await importFiles(store, [a.file], { format: 'auto' });
+    const ms = performance.now() - t0;
+    const { lines, imported, duplicates, quarantined } = sum;
+    return { ms, lines, imported, duplicates, quarantined, format: sum.files[0]?.format };
+  } finally {
+    await store.close();
+  }
+}
+
 const modes: Record<string, (a: never) => Promise<object>> = {
   open: openFirstPage,
+  import: importLog,
   'rss-file': rssFile,
   'rss-memory': rssMemory,
   soak: (a: SoakArgs) => runSoak(a),

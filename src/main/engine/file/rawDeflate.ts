@@ -2,8 +2,7 @@ import { constants, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { ReusableZlib } from './zlibHandle';
 
 /**
- * Parameters of every compressed block (the level is the store's `compressionLevel`, 4 by
- * default). Measured on W1M's segments (16 KiB blocks, level 5):
+ * Parameters of every compressed block. Measured on W1M's segments (16 KiB blocks, level 5):
  * Z_FILTERED with memLevel 9 gives 106.7 KB per 1,000 events at ~3.5 µs an event, against
  * 107.3 KB at ~3.8 µs for the default strategy with memLevel 8. JSON lines repeat keys and short
  * values: fewer short matches and more Huffman coding pay off.

@@ -39,6 +39,20 @@ const SPILL_CHUNK = 1 << 20;
 /** Resolves on the next turn of the event loop, after I/O callbacks. */
 const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
+/** When background work walking the buckets has held the host thread for a slice (SLICE_MS). */
+class TimeSlice {
+  #start = performance.now();
+  /** True at a bucket where the clock is looked at and the slice is used up. */
+  over(bucket: number): boolean {
+    return bucket % CLOCK_EVERY === 0 && performance.now() - this.#start >= SLICE_MS;
+  }
+  /** Hands the thread back for a turn of the event loop; the next slice starts after it. */
+  async yield(): Promise<void> {
+    await nextTurn();
+    this.#start = performance.now();
+  }
+}
+
 /**
  * Reads the entries of a spill file in order, SPILL_CHUNK bytes at a time (a read per bucket was
  * ~65,000 reads per rewrite).
@@ -251,8 +265,7 @@ export class IdHashes {
       if (n > 0) {
         if (sp.scratch.length < n) sp.scratch = new Uint32Array(Math.max(n, 2 * sp.scratch.length));
         this.fileReads++;
-        const got = readSync(sp.fd, sp.scratch, 0, 4 * n, 4 * from);
-        if (got !== 4 * n) throw new Error(`id table spill file: read ${got} of ${4 * n} bytes`);
+        readEntries(sp.fd, sp.scratch, from, n);
         const e = sp.scratch;
         for (let i = lowerBound(e, low * 0x10000, 0, n); i < n && e[i]! >>> 16 === low; i++) {
           const c = e[i]! & 0xff;
@@ -376,7 +389,7 @@ export class IdHashes {
       let pos = 0;
       let bucketBuf = new Uint32Array(1024);
       const oldEntries = old ? new SpillReader(old.fd, old.starts[BUCKETS]!) : undefined;
-      let sliceStart = performance.now();
+      const slice = new TimeSlice();
       for (let bucket = 0; bucket < BUCKETS; bucket++) {
         starts[bucket] = written;
         let n = old ? old.starts[bucket + 1]! - old.starts[bucket]! : 0;
@@ -405,13 +418,12 @@ export class IdHashes {
           }
         }
         written += n;
-        if (bucket % CLOCK_EVERY === 0 && performance.now() - sliceStart >= SLICE_MS) {
-          await nextTurn();
+        if (slice.over(bucket)) {
+          await slice.yield();
           if (stale()) {
             closeSync(fd);
             return false;
           }
-          sliceStart = performance.now();
         }
       }
       if (inChunk > 0) writeAll(fd, chunk, 4 * inChunk, pos);
@@ -497,7 +509,7 @@ async function mergeInSlices(a: Table, b: Table, stale: () => boolean): Promise<
   const check = new Uint8Array(bytes.buffer, bytes.byteOffset + 3 * n, n);
   const starts = emptyStarts();
   let k = 0;
-  let sliceStart = performance.now();
+  const slice = new TimeSlice();
   for (let bucket = 0; bucket < BUCKETS; bucket++) {
     starts[bucket] = k;
     let i = a.starts[bucket]!;
@@ -525,10 +537,9 @@ async function mergeInSlices(a: Table, b: Table, stale: () => boolean): Promise<
       check[k] = b.check[j]!;
       tag[k++] = b.tag[j]!;
     }
-    if (bucket % CLOCK_EVERY === 0 && k < n && performance.now() - sliceStart >= SLICE_MS) {
-      await nextTurn();
+    if (k < n && slice.over(bucket)) {
+      await slice.yield();
       if (stale()) return undefined;
-      sliceStart = performance.now();
     }
   }
   starts[BUCKETS] = n;

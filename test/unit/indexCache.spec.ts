@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 import { keyHash, keyHash32 } from '../../src/main/engine/file/keyHash';
 import { SqliteIndex } from '../../src/main/engine/file/SqliteIndex';
+import { ID_TABLE_SHARE } from '../../src/main/engine/file/SealedTier';
 import { MAX_UNREAD_SEALED } from '../../src/main/engine/file/indexCache';
 import type { EventInput, StoredEvent } from '../../src/shared/event';
 
@@ -224,11 +225,11 @@ describe('sealed segment indexes in a bounded LRU', () => {
     await store.close();
   });
 
-  it('past a quarter of the budget the id table keeps its ids in an unlinked file: duplicates and ids are still found', async () => {
+  it('past its share of the budget the id table keeps its ids in an unlinked file: duplicates and ids are still found', async () => {
     await build();
-    // 4 bytes an id: a budget of 16 bytes per sealed id leaves the table room for about one id in
-    // four, so most go to the file; none of it shows in the store's folder.
-    const BUDGET = 16 * 900;
+    // 4 bytes an id: the table's share of this budget holds 900 ids, so most go to the file; none
+    // of it shows in the store's folder.
+    const BUDGET = (4 * 900) / ID_TABLE_SHARE;
     const store = await FileStore.open(dir, { sealInWorker: false, indexCacheBytes: BUDGET });
     await vi.waitFor(() => expect(store.indexCacheStats().idsSpilled).toBe(SEGMENTS * PER_SEGMENT));
     // New segments' ids stay in memory until they pass the table's share (900 ids), then all move.

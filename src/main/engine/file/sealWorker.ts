@@ -3,12 +3,16 @@ import { parentPort } from 'node:worker_threads';
 import { fromIoError } from '../../../shared/errors';
 import { storePaths } from './layout';
 import { sealedFileArtifacts } from './recovery';
+import { ReadScratch } from './readScratch';
 import { sealSegment, unlinkDurably } from './sealer';
 import type { SegmentArtifacts } from './segmentArtifacts';
 import { newStreamsOnly, SqliteIndex } from './SqliteIndex';
 
 /** Nice value of the seal worker thread (0 normal … 19 lowest). */
 const SEAL_NICE = 5;
+
+/** The plain segment of every seal is read into this one buffer (see ReadScratch). */
+const scratch = new ReadScratch();
 
 /** A seal job: compress one plain segment, index it, then remove the plain file, off the host's thread. */
 export interface SealJob {
@@ -48,7 +52,15 @@ async function seal(job: SealJob): Promise<SealReply> {
   let out;
   let segmentId: number;
   try {
-    out = await sealSegment(paths, job.plainName, job.level, job.blockBytes, undefined, newStreamsOnly(ix));
+    out = await sealSegment(
+      paths,
+      job.plainName,
+      job.level,
+      job.blockBytes,
+      undefined,
+      newStreamsOnly(ix),
+      scratch,
+    );
     segmentId = ix.addSegment(out.segment, out.blob, out.counts);
     // The plain original goes last, after the index commit; here, so the host thread never waits
     // on freeing 16 MB of file blocks (measured at ~25 ms a seal).

@@ -3,6 +3,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { StoredEvent } from '../../../shared/event';
 import { ChronoscopeError, fromIoError } from '../../../shared/errors';
 import { encodeLineBuffer } from './bgzf';
+import type { ReadScratch } from './readScratch';
 import { crc32, sha256 } from './checksum';
 import { sealedSegmentName, type StorePaths } from './layout';
 import { segmentArtifacts, type SegmentArtifacts } from './segmentArtifacts';
@@ -46,8 +47,34 @@ export async function sealSegment(
   events?: (seq: number) => StoredEvent,
   /** See SegmentColumns: true only while the catalogue names every stream of earlier segments. */
   newStreamsOnly = false,
+  /** Where to read the plain file (the seal worker keeps one buffer for all its seals). */
+  scratch?: ReadScratch,
 ): Promise<SegmentArtifacts> {
-  const raw = readFileSync(paths.segment(plainName));
+  const lease = scratch?.read(paths.segment(plainName));
+  try {
+    return await sealBytes(
+      paths,
+      plainName,
+      lease?.bytes ?? readFileSync(paths.segment(plainName)),
+      level,
+      blockBytes,
+      events,
+      newStreamsOnly,
+    );
+  } finally {
+    lease?.release();
+  }
+}
+
+async function sealBytes(
+  paths: StorePaths,
+  plainName: string,
+  raw: Buffer,
+  level: number,
+  blockBytes: number | undefined,
+  events: ((seq: number) => StoredEvent) | undefined,
+  newStreamsOnly: boolean,
+): Promise<SegmentArtifacts> {
   // ~350 bytes a line is typical; the columns grow if not.
   const cols = new SegmentColumns(Math.ceil(raw.length / 256), newStreamsOnly);
   let totalU = 0;

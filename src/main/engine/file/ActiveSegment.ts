@@ -44,7 +44,11 @@ export function scanSegmentLines(buf: Buffer, firstSeq?: number): LenientScan {
     const nl = buf.indexOf(10, start);
     if (nl === -1) break;
     try {
-      lines.push({ start, end: nl, event: parseStoredLine(buf.toString('utf8', start, nl), `byte ${start}`) });
+      lines.push({
+        start,
+        end: nl,
+        event: parseStoredLine(buf.toString('utf8', start, nl), `byte ${start}`),
+      });
     } catch (err) {
       lines.push({ start, end: nl, error: (err as Error).message.replace(/^byte \d+: /, '') });
     }
@@ -84,12 +88,18 @@ export function scanSegmentLines(buf: Buffer, firstSeq?: number): LenientScan {
   return { events, damaged, validBytes: start, tornBytes: buf.length - start };
 }
 
-/** Reads a whole file (a plain segment) into memory. */
-export function readWholeFile(path: string): Buffer {
+/**
+ * Reads a whole file (a plain segment) into memory: into a new buffer, or into the one `bufferFor`
+ * gives for its size (at least that long).
+ */
+export function readWholeFile(
+  path: string,
+  bufferFor: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
+): Buffer {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(size);
+    const buf = bufferFor(size);
     let got = 0;
     while (got < size) {
       const n = readSync(fd, buf, got, size - got, got);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readWholeFile } from './ActiveSegment';
 
 /** A whole file's bytes in a ReadScratch: valid until `release()`. */
 export interface ReadLease {
@@ -23,41 +23,29 @@ export class ReadScratch {
 
   /** Reads the whole file; while an earlier lease is still out, into a buffer of its own. */
   read(path: string): ReadLease {
-    const fd = openSync(path, 'r');
+    let shared = false;
+    let bytes: Buffer;
     try {
-      const size = fstatSync(fd).size;
-      const shared = !this.#leased;
-      let buf: Buffer;
-      if (!shared) buf = Buffer.allocUnsafeSlow(size);
-      else {
+      bytes = readWholeFile(path, (size) => {
+        if (this.#leased) return Buffer.allocUnsafeSlow(size);
         // Grown with room to spare, so a segment a little larger than the last does not reallocate.
         if (!this.#buf || this.#buf.length < size)
           this.#buf = Buffer.allocUnsafeSlow(Math.ceil(size * 1.125));
-        buf = this.#buf;
-        this.#leased = true;
-      }
-      let got = 0;
-      try {
-        while (got < size) {
-          const n = readSync(fd, buf, got, size - got, got);
-          if (n === 0) break;
-          got += n;
-        }
-      } catch (err) {
-        if (shared) this.#leased = false;
-        throw err;
-      }
-      let released = false;
-      return {
-        bytes: buf.subarray(0, got),
-        release: () => {
-          if (released) return;
-          released = true;
-          if (shared) this.#leased = false;
-        },
-      };
-    } finally {
-      closeSync(fd);
+        shared = this.#leased = true;
+        return this.#buf;
+      });
+    } catch (err) {
+      if (shared) this.#leased = false;
+      throw err;
     }
+    let released = false;
+    return {
+      bytes,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (shared) this.#leased = false;
+      },
+    };
   }
 }

@@ -26,6 +26,7 @@ function storedLineFor(e: NormalisedEvent): string {
       if (!c) cells.set(s, (c = { version: 0, pending: -1 }));
       return c;
     },
+    knownCell: (s: string) => cells.get(s),
     eventById: () => undefined,
   };
   const r = new Sequencer(41, source).assign([e], undefined, '2026-01-01T00:00:00.000Z');

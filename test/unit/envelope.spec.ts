@@ -779,11 +779,14 @@ describe('LatencyHistogram', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-function fakeSource(stored: StoredEvent[] = []): SequencerSource & { calls: string[] } {
+function fakeSource(
+  stored: StoredEvent[] = [],
+): SequencerSource & { calls: string[]; cells: Map<string, StreamCell> } {
   const calls: string[] = [];
   const cells = new Map<string, StreamCell>();
   return {
     calls,
+    cells,
     streamCell: (s) => {
       let c = cells.get(s);
       if (!c) {
@@ -792,6 +795,7 @@ function fakeSource(stored: StoredEvent[] = []): SequencerSource & { calls: stri
       }
       return c;
     },
+    knownCell: (s) => cells.get(s),
     eventById: (id) => {
       calls.push(id);
       return stored.find((e) => e.id === id);
@@ -926,6 +930,18 @@ describe('Sequencer', () => {
       ['b', 2, 2],
       ['c', 3, 1],
     ]);
+  });
+
+  it('a refused call adds no stream for the events after the one refused', () => {
+    const existing: StoredEvent = { ...input('old', 'S'), seq: 1, version: 1, recordedAt: AT };
+    const src = fakeSource([existing]);
+    const s = new Sequencer(1, src);
+    expect(() => s.assign([input('old', 'Elsewhere'), input('n', 'Never')], undefined, AT)).toThrow(
+      expect.objectContaining({ code: 'DUPLICATE_ID' }),
+    );
+    expect(src.cells.has('Never')).toBe(false);
+    // Every id of the call was looked up before any was assigned.
+    expect(src.calls).toEqual(['old', 'n']);
   });
 
   it('reset starts over from a recovered seq and forgets the group', () => {

@@ -18,6 +18,8 @@ export interface StreamCell {
 export interface SequencerSource {
   /** The stream's cell; the source creates it on first use with the stream's current version (0 when new). */
   streamCell(stream: string): StreamCell;
+  /** The stream's cell if it has been created, without creating it (a refused append must not add cells). */
+  knownCell(stream: string): StreamCell | undefined;
   /** The durable event with this id, if any (a disk-backed source should pre-check cheaply: most ids are new). */
   eventById(id: string): StoredEvent | undefined;
 }
@@ -81,10 +83,19 @@ export class Sequencer {
     let duplicates = 0;
     let seq = this.#groupSeq;
     let checkedVersion = false;
+    // The batch's lookups first, each kind in a loop of its own: they are memory-bound (a big map
+    // of streams, the sealed id table), and a tight loop of independent lookups lets the CPU wait
+    // for several cache misses at once. Interleaved with the rest of the work they were ~6 % of an
+    // append's time more (paired batches, 300k events).
+    const known = new Array<StoredEvent | undefined>(batch.length);
+    const knownCells = new Array<StreamCell | undefined>(batch.length);
+    for (let i = 0; i < batch.length; i++) known[i] = source.eventById(batch[i]!.id);
+    for (let i = 0; i < batch.length; i++) knownCells[i] = source.knownCell(batch[i]!.stream);
     try {
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!;
-        const prior = ids.get(e.id) ?? this.#source.eventById(e.id);
+        // The group's own ids first: an id appended earlier in the group is not in the source yet.
+        const prior = ids.get(e.id) ?? known[i];
         if (prior) {
           if (prior.stream !== e.stream || prior.type !== e.type) {
             throw new ChronoscopeError(
@@ -101,7 +112,7 @@ export class Sequencer {
           continue;
         }
         const stream = e.stream;
-        const cell = source.streamCell(stream);
+        const cell = knownCells[i] ?? source.streamCell(stream);
         const current = cell.pending >= 0 ? cell.pending : cell.version;
         if (expected !== undefined && !checkedVersion) {
           checkedVersion = true;

@@ -51,6 +51,7 @@ import { SealWorkerClient } from './SealWorkerClient';
 import { idCheck } from './idHashes';
 import { keyHash } from './keyHash';
 import { PendingIdChecks } from './pendingIdChecks';
+import { IdHashMemo } from './idHashMemo';
 import { sealedFileArtifacts } from './recovery';
 import { repairStore, type RepairReport } from './repair';
 import type { SegmentArtifacts } from './segmentArtifacts';
@@ -144,6 +145,8 @@ export class FileStore implements EventStore {
   #streamCells = new Map<string, StreamCell>();
   /** Check bytes of unsealed ids, for the sealed id table once their segment is sealed. */
   readonly #idChecks = new PendingIdChecks();
+  /** Hashes of the ids the sequencer looked up, for #publish of the same group. */
+  readonly #idHashes = new IdHashMemo();
 
   private constructor(
     paths: StorePaths,
@@ -168,10 +171,17 @@ export class FileStore implements EventStore {
     this.#sealed.refresh();
     this.#sequencer = new Sequencer(0, {
       streamCell: (s) => this.#streamCell(s),
+      knownCell: (s) => this.#streamCells.get(s),
       // Most appended ids are new: the sealed id-hash check spares them a probe of every segment.
       // Its looks into sealed indexes do not keep them cached: readers' indexes stay.
-      eventById: (id) =>
-        this.#hot.getById(id) ?? (this.#sealed.mayHaveId(id) ? this.#sealed.getById(id, true) : undefined),
+      eventById: (id) => {
+        // One hash of the id for both tiers and for #publish: keyHash's low 32 bits are keyHash32.
+        const h = this.#idHashes.note(id);
+        return (
+          this.#hot.getById(id, h % 0x1_0000_0000) ??
+          (this.#sealed.mayHaveId(id, h) ? this.#sealed.getById(id, true) : undefined)
+        );
+      },
     });
     this.#queue = new AppendQueue(this.#sequencer, {
       persist: (ev) => this.#persist(ev),
@@ -389,15 +399,16 @@ export class FileStore implements EventStore {
     // One scratch reference, moved line by line: the hot tier copies the bytes at once.
     const line = { buf: this.#lineBuf!, start: 0, length: 0 };
     this.#lineBuf = undefined;
+    const hashes = this.#idHashes;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      // One hash of the id for all three: keyHash's low 32 bits are keyHash32.
-      const h = keyHash(e.id);
+      const h = hashes.hashOf(e.id);
       line.length = sizes[i]!;
       this.#hot.add(e, line, h % 0x1_0000_0000);
       line.start += line.length + 1;
       checks.set(e.seq, idCheck(h));
     }
+    hashes.clear();
     this.#signal.notify();
   }
 

@@ -76,8 +76,9 @@ export class HotTier {
     return out;
   }
 
-  getById(id: string): StoredEvent | undefined {
-    const b = keyHash32(id) & (ID_BITS - 1);
+  /** `idHash`: keyHash32(id), when the caller has it already. */
+  getById(id: string, idHash = keyHash32(id)): StoredEvent | undefined {
+    const b = idHash & (ID_BITS - 1);
     const word = b >>> 5;
     const bit = 1 << (b & 31);
     for (let i = this.#gens.length - 1; i >= 0; i--) {

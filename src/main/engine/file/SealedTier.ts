@@ -268,9 +268,8 @@ export class SealedTier {
     return undefined;
   }
 
-  /** Whether this id may be sealed (hash hit); lets the sequencer skip loads for new ids. */
-  mayHaveId(id: string): boolean {
-    const h = keyHash(id);
+  /** Whether this id may be sealed (hash hit); lets the sequencer skip loads for new ids. `h`: keyHash(id). */
+  mayHaveId(id: string, h = keyHash(id)): boolean {
     return this.#ids.has(h >>> 0, idCheck(h));
   }
 

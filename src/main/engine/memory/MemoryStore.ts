@@ -60,6 +60,7 @@ export class MemoryStore implements EventStore {
             this.#streamCells.set(s, (c = { version: this.#index.streamVersion(s), pending: -1 }));
           return c;
         },
+        knownCell: (s) => this.#streamCells.get(s),
         eventById: (id) => this.#index.getById(id),
       },
       new Interner(),

@@ -196,6 +196,42 @@ describe('hot tier rows: stored lines in pooled chunks', () => {
     expect(next.event(0).seq).toBe(5000);
   });
 
+  it('copies a written batch of lines in runs: every row reads back, and the batch buffer is free once flushed', () => {
+    const rows = new LineRows(new ChunkPool());
+    // As FileStore encodes a group: each line followed by a newline, lines big enough to cross
+    // chunk boundaries, one larger than a chunk in the middle.
+    const events = Array.from({ length: 2500 }, (_, i) =>
+      ev(i + 1, {
+        data: { text: (i === 1200 ? 'b' : 'x').repeat(i === 1200 ? CHUNK_BYTES + 5 : 700 + (i % 300)) },
+      }),
+    );
+    const lines = events.map((e) => Buffer.from(JSON.stringify(e)));
+    const buf = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+    let start = 0;
+    for (let i = 0; i < events.length; i++) {
+      rows.push(events[i]!, { buf, start, length: lines[i]!.length });
+      start += lines[i]!.length + 1;
+    }
+    rows.flush();
+    buf.fill(0x7b); // the next group's bytes
+    for (const i of [0, 1, 1199, 1200, 1201, 1499, 2499]) expect(rows.event(i)).toEqual(events[i]);
+    expect([...Array(2500).keys()].every((i) => rows.id(i) === `id-${i + 1}`)).toBe(true);
+  });
+
+  it('a row read before the flush is read whole (the read copies what is pending)', () => {
+    const hot = new HotTier();
+    const e = [ev(1), ev(2)];
+    const buf = Buffer.from(e.map((x) => JSON.stringify(x) + '\n').join(''));
+    const first = Buffer.byteLength(JSON.stringify(e[0]));
+    hot.add(e[0]!, { buf, start: 0, length: first });
+    hot.add(e[1]!, { buf, start: first + 1, length: buf.length - first - 2 });
+    expect(hot.getBySeq(2)).toEqual(e[1]);
+    buf.fill(0x20);
+    expect(hot.getById('id-1')).toEqual(e[0]);
+    hot.flush();
+    expect(hot.getBySeq(1)).toEqual(e[0]);
+  });
+
   it('files actors and correlation ids by hash, yet a query answers only the one asked for', () => {
     // Two actors with the same 32-bit key hash.
     const seen = new Map<number, string>();

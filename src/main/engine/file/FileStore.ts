@@ -396,7 +396,7 @@ export class FileStore implements EventStore {
   #publish(events: StoredEvent[]): void {
     const sizes = this.#lineSizes;
     const checks = this.#idChecks;
-    // One scratch reference, moved line by line: the hot tier copies the bytes at once.
+    // One scratch reference, moved line by line: the hot tier reads its fields at once.
     const line = { buf: this.#lineBuf!, start: 0, length: 0 };
     this.#lineBuf = undefined;
     const hashes = this.#idHashes;
@@ -408,6 +408,8 @@ export class FileStore implements EventStore {
       line.start += line.length + 1;
       checks.set(e.seq, idCheck(h));
     }
+    // The lines are copied now: the next group encodes into the same buffer.
+    this.#hot.flush();
     hashes.clear();
     this.#signal.notify();
   }

@@ -18,6 +18,8 @@ const ID_BITS = 1 << 20;
 export class HotTier {
   /** Line chunks, reused from one generation to the next. */
   readonly #pool = new ChunkPool();
+  /** The rows of the newest generation, the only one added to (declared before #gens, which sets it). */
+  #rows!: LineRows;
   #gens: MemoryIndex[] = [this.#newGeneration()];
   /**
    * One bit filter of id hashes per generation: appends look up every new id (duplicate check),
@@ -26,12 +28,14 @@ export class HotTier {
   #idBits: Uint32Array[] = [new Uint32Array(ID_BITS / 32)];
 
   #newGeneration(): MemoryIndex {
-    return new MemoryIndex(new LineRows(this.#pool));
+    this.#rows = new LineRows(this.#pool);
+    return new MemoryIndex(this.#rows);
   }
 
   /** Starts a new generation: events added from now on belong to the next segment. */
   startGeneration(): void {
     if (this.#current.size > 0) {
+      this.#rows.flush();
       this.#gens.push(this.#newGeneration());
       this.#idBits.push(new Uint32Array(ID_BITS / 32));
     }
@@ -42,13 +46,19 @@ export class HotTier {
   }
 
   /**
-   * `line`: the event's stored line, as written (copied; else it is serialised here); `idHash`:
+   * `line`: the event's stored line, as written (else it is serialised here), whose bytes are
+   * copied by the next flush(): the caller flushes before it reuses that buffer. `idHash`:
    * keyHash32 of its id, when the caller has it already.
    */
   add(e: StoredEvent, line?: LineBytes, idHash = keyHash32(e.id)): void {
     this.#current.add(e, idHash, line);
     const b = idHash & (ID_BITS - 1);
     this.#idBits[this.#idBits.length - 1]![b >>> 5]! |= 1 << (b & 31);
+  }
+
+  /** Copies the lines added since the last flush into the tier's own chunks (see add). */
+  flush(): void {
+    this.#rows.flush();
   }
 
   get size(): number {

@@ -37,6 +37,9 @@ export interface AssignedBatch {
  * group's bytes are durable: `commit()` makes them the store's, `abort()` forgets them, so a failed
  * write never leaves a gap or a phantom version behind.
  */
+/** Written so the engine cannot drop the cells' prefetching reads in assign as dead code. */
+let _prefetchSink = 0;
+
 export class Sequencer {
   #lastSeq: number;
   #groupSeq: number;
@@ -90,7 +93,14 @@ export class Sequencer {
     const known = new Array<StoredEvent | undefined>(batch.length);
     const knownCells = new Array<StreamCell | undefined>(batch.length);
     for (let i = 0; i < batch.length; i++) known[i] = source.eventById(batch[i]!.id);
-    for (let i = 0; i < batch.length; i++) knownCells[i] = source.knownCell(batch[i]!.stream);
+    let touched = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const c = source.knownCell(batch[i]!.stream);
+      knownCells[i] = c;
+      // Read here, the cell's own line is fetched with the others instead of one by one below.
+      if (c !== undefined) touched |= c.pending;
+    }
+    _prefetchSink ^= touched;
     try {
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!;

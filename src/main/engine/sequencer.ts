@@ -32,14 +32,14 @@ export interface AssignedBatch {
   duplicates: number;
 }
 
+/** Written so the engine cannot drop the cells' prefetching reads in assign as dead code. */
+let _prefetchSink = 0;
+
 /**
  * Assigns seq and version to batches of a commit group. Assignments stay provisional until the
  * group's bytes are durable: `commit()` makes them the store's, `abort()` forgets them, so a failed
  * write never leaves a gap or a phantom version behind.
  */
-/** Written so the engine cannot drop the cells' prefetching reads in assign as dead code. */
-let _prefetchSink = 0;
-
 export class Sequencer {
   #lastSeq: number;
   #groupSeq: number;

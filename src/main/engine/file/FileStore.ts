@@ -22,6 +22,7 @@ import { AppendQueue } from '../appendQueue';
 import { HotTier } from './HotTier';
 import { validateBatch } from '../memory/MemoryStore';
 import { Metrics } from '../metrics';
+import { ownString } from '../ownString';
 import { Sequencer, type StreamCell } from '../sequencer';
 import { ChangeSignal, StoreSubscription } from '../subscription';
 import type {
@@ -609,7 +610,11 @@ export class FileStore implements EventStore {
   #streamCell(stream: string): StreamCell {
     let c = this.#streamCells.get(stream);
     if (c === undefined)
-      this.#streamCells.set(stream, (c = { version: this.#sealed.lastVersion(stream), pending: -1 }));
+      // The key lives as long as the store: it must not pin the line its name was cut from.
+      this.#streamCells.set(
+        ownString(stream),
+        (c = { version: this.#sealed.lastVersion(stream), pending: -1 }),
+      );
     return c;
   }
 

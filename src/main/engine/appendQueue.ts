@@ -126,31 +126,53 @@ export class AppendQueue {
   }
 }
 
+/** Where a lazy result keeps what its `events` are made from (a symbol, not enumerable: JSON and clones skip it). */
+const LAZY = Symbol('lazyEvents');
+type LazyResult = AppendResult & {
+  [LAZY]: { results: StoredEvent[]; present: (e: StoredEvent) => StoredEvent } | undefined;
+};
+
+/** Makes `events` a plain data property from then on, and drops what it was made from. */
+function settleEvents(out: LazyResult, events: StoredEvent[]): StoredEvent[] {
+  Object.defineProperty(out, 'events', {
+    value: events,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  out[LAZY] = undefined;
+  return events;
+}
+const LAZY_EVENTS: PropertyDescriptor = {
+  enumerable: true,
+  configurable: true,
+  get(this: LazyResult): StoredEvent[] {
+    const lazy = this[LAZY]!;
+    return settleEvents(this, lazy.results.map(lazy.present));
+  },
+  set(this: LazyResult, events: StoredEvent[]): void {
+    settleEvents(this, events);
+  },
+};
+
 /**
  * An append's result whose `events` are the caller's copies, made on first read (a plain,
  * enumerable property from then on, so JSON and structured clone see it like any other).
+ *
+ * Every result has one shape: a literal, and one accessor pair shared by all. V8 allocates the
+ * getter/setter pair of Object.defineProperty in its old generation, so when the pair held a closure
+ * per result (as it did), a dead result's pair kept that call's events, their strings and the lines
+ * they were cut from alive through every young collection until the next full one. With the
+ * sequencer's cleared id map (see Sequencer), a 1M-line import promoted 869 MB of its 3.4 GB of
+ * allocations to the old generation; 134 MB without either.
  */
 function lazyResult(
   results: StoredEvent[],
   present: (e: StoredEvent) => StoredEvent,
   rest: Omit<AppendResult, 'events'>,
 ): AppendResult {
-  const out = { ...rest } as AppendResult;
-  // Once read or assigned, `events` becomes a plain data property.
-  const settle = (events: StoredEvent[]) => {
-    Object.defineProperty(out, 'events', {
-      value: events,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-    return events;
-  };
-  Object.defineProperty(out, 'events', {
-    enumerable: true,
-    configurable: true,
-    get: () => settle(results.map(present)),
-    set: settle,
-  });
+  const out = { appended: rest.appended, duplicates: rest.duplicates, lastSeq: rest.lastSeq } as LazyResult;
+  Object.defineProperty(out, LAZY, { value: { results, present }, writable: true, configurable: true });
+  Object.defineProperty(out, 'events', LAZY_EVENTS);
   return out;
 }

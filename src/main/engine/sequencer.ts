@@ -45,7 +45,13 @@ export class Sequencer {
   #groupSeq: number;
   /** Cells the group under way has assigned to (written at commit, reset at abort). */
   #touched: StreamCell[] = [];
-  readonly #ids = new Map<string, StoredEvent>();
+  /**
+   * The group's events by id. A new map for every group instead of clear(): a long-lived map's
+   * tables end up in V8's old generation, and a cleared table still points at the group's events,
+   * which then outlived every young collection until the next full one (see lazyResult in
+   * appendQueue: the two together promoted 869 MB of a 1M-line import, 134 MB without either).
+   */
+  #ids = new Map<string, StoredEvent>();
   readonly #source: SequencerSource;
   readonly #intern?: Interner;
 
@@ -232,6 +238,6 @@ export class Sequencer {
       c.pending = -1;
     }
     this.#touched = [];
-    this.#ids.clear();
+    this.#ids = new Map();
   }
 }

@@ -3,6 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { FileStore } from '../../src/main/engine/file/FileStore';
 import { startWebHost, type WebHost } from '../../src/main/host/web';
 import type { RunContext } from '../context';
+import { waitForQuiet, type Quiet } from '../quiet';
 import { errorCell } from '../rows';
 import { summarise } from '../stats';
 import { ensureRendererBuilt, RENDERER_DIR } from '../../test/support/rendererBuild';
@@ -61,6 +62,17 @@ const SCROLL_SCRIPT = `(frames) => new Promise((resolve) => {
   requestAnimationFrame(step);
 })`;
 
+/** A collection of the harness's garbage, then a quiet machine (see waitForQuiet), logged. */
+async function settle(ctx: RunContext): Promise<Quiet> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const q = await waitForQuiet();
+  const busy = Number.isNaN(q.busy) ? 'unknown' : `${(100 * q.busy).toFixed(0)} %`;
+  ctx.log(
+    `ui: ${q.quiet ? 'quiet' : 'still busy'} after ${(q.waitedMs / 1000).toFixed(1)} s (CPUs ${busy} busy)`,
+  );
+  return q;
+}
+
 async function filterToFirstRows(page: Page, type: string): Promise<number> {
   await page.locator('#filter-type').fill(type);
   return page.evaluate(`(${FILTER_SCRIPT})(${JSON.stringify(type)})`) as Promise<number>;
@@ -98,6 +110,7 @@ export async function uiRows(ctx: RunContext, dir: string, types: readonly strin
     });
 
     if (ctx.wants('ui-filter-first-rows')) {
+      await settle(ctx);
       const runs: number[] = [];
       for (let i = 0; i < FILTER_RUNS; i++)
         runs.push(await filterToFirstRows(page, types[i % types.length]!));
@@ -108,6 +121,7 @@ export async function uiRows(ctx: RunContext, dir: string, types: readonly strin
     if (ctx.wants('ui-scroll-frame')) {
       await page.goto(`${new URL(host.url).origin}/`); // no filter: the dense list of every event
       await page.waitForSelector('.scroller .row[data-seq]');
+      const quiet = await settle(ctx);
       const { frames, callbacks } = await scrollFrames(page);
       const s = summarise(frames);
       const fps = 1000 / s.mean;
@@ -122,6 +136,7 @@ export async function uiRows(ctx: RunContext, dir: string, types: readonly strin
           frames: frames.length,
           droppedPct,
           callbackIntervals: cb,
+          quiet,
           note: 'headless Chromium, software rendering; frame times from requestAnimationFrame timestamps',
         },
       });

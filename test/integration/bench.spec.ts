@@ -88,6 +88,10 @@ describe('npm run bench (smoke, no timing assertions)', () => {
     // Timed reads follow untimed warm-up calls; the cold first call is still reported.
     expect(r.cell('read-stream', 'ours').details?.warmUpCalls).toBeGreaterThanOrEqual(1);
     expect(r.cell('read-stream', 'ours').details?.coldFirstCallMs).toEqual(expect.any(Number));
+    // The scroll starts on a quiet machine, or says it could not.
+    expect(r.cell('ui-scroll-frame', 'ours').details?.quiet).toEqual(
+      expect.objectContaining({ waitedMs: expect.any(Number), quiet: expect.any(Boolean) }),
+    );
   }, 240_000);
 
   it('--only runs just the named rows; the others say so', async () => {

@@ -26,6 +26,13 @@ export interface ScannedEnvelope {
   /** Bit 0: actor, bit 1: correlationId, bit 2: causationId. */
   present: number;
   tags: string[] | undefined;
+  /**
+   * Where the stream, type and tenant strings sit in the line (start and end of each, quotes
+   * excluded), for a caller that scanned without names (see scanEnvelope) and decodes them itself.
+   */
+  spans: Uint32Array;
+  /** Bits 0, 1, 2: the stream, type, tenant string is plain ASCII (its bytes are its characters). */
+  spanPlain: number;
 }
 
 /** A blank envelope for scanEnvelope to fill (one per reader, reused line after line). */
@@ -40,6 +47,8 @@ export function emptyEnvelope(): ScannedEnvelope {
     hashes: new Uint32Array(7),
     present: 0,
     tags: undefined,
+    spans: new Uint32Array(6),
+    spanPlain: 0,
   };
 }
 
@@ -103,6 +112,33 @@ function str(b: Buffer, p: number, end: number): number {
     strHash = h >>> 0;
   }
   return i + 1;
+}
+
+/** As str, without hashing: for strings the index never looks up (the two times). */
+function strUnhashed(b: Buffer, p: number, end: number): number {
+  if (p >= end || b[p] !== QUOTE) return -1;
+  let plain = true;
+  let i = p + 1;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) break;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      plain = false;
+      i++;
+    } else if (c >= 0x80) plain = false;
+  }
+  if (i >= end) return -1;
+  strStart = p + 1;
+  strEnd = i;
+  strPlain = plain;
+  return i + 1;
+}
+
+/** The value of the string at b[start, end) (quotes excluded), plain ASCII or not. */
+export function spanValue(b: Buffer, start: number, end: number, plain: boolean): string {
+  if (plain) return b.toString('latin1', start, end);
+  return JSON.parse(b.toString('utf8', start - 1, end + 1)) as string;
 }
 
 /** The last scanned string's value. */
@@ -186,8 +222,18 @@ function strTime(b: Buffer): number {
   return Date.parse(strValue(b));
 }
 
-/** Scans raw[start, end) (one line, no newline) into `out`; false when it is not storedLine's shape. */
-export function scanEnvelope(b: Buffer, start: number, end: number, out: ScannedEnvelope): boolean {
+/**
+ * Scans raw[start, end) (one line, no newline) into `out`; false when it is not storedLine's shape.
+ * `names` false: stream, type and tenant are left empty, their places in `spans` (sealing decodes
+ * only the ones it has not met yet: a string a line for each was ~0.3 µs).
+ */
+export function scanEnvelope(
+  b: Buffer,
+  start: number,
+  end: number,
+  out: ScannedEnvelope,
+  names = true,
+): boolean {
   let p = start;
   if (!at(b, p, end, K_SEQ) || (p = num(b, p + K_SEQ.length, end)) < 0) return false;
   out.seq = numValue;
@@ -196,18 +242,29 @@ export function scanEnvelope(b: Buffer, start: number, end: number, out: Scanned
   hashes[0] = strKeyHash(b);
   if (!at(b, p, end, K_STREAM) || (p = str(b, p + K_STREAM.length, end)) < 0) return false;
   hashes[1] = strKeyHash(b);
-  out.stream = strValue(b);
+  const spans = out.spans;
+  let spanPlain = strPlain ? 1 : 0;
+  spans[0] = strStart;
+  spans[1] = strEnd;
+  out.stream = names ? strValue(b) : '';
   if (!at(b, p, end, K_VERSION) || (p = num(b, p + K_VERSION.length, end)) < 0) return false;
   out.version = numValue;
   if (!at(b, p, end, K_TYPE) || (p = str(b, p + K_TYPE.length, end)) < 0) return false;
   hashes[2] = strKeyHash(b);
-  out.type = strValue(b);
-  if (!at(b, p, end, K_TIME) || (p = str(b, p + K_TIME.length, end)) < 0) return false;
+  if (strPlain) spanPlain |= 2;
+  spans[2] = strStart;
+  spans[3] = strEnd;
+  out.type = names ? strValue(b) : '';
+  if (!at(b, p, end, K_TIME) || (p = strUnhashed(b, p + K_TIME.length, end)) < 0) return false;
   out.time = strTime(b);
-  if (!at(b, p, end, K_RECORDED) || (p = str(b, p + K_RECORDED.length, end)) < 0) return false;
+  if (!at(b, p, end, K_RECORDED) || (p = strUnhashed(b, p + K_RECORDED.length, end)) < 0) return false;
   if (!at(b, p, end, K_TENANT) || (p = str(b, p + K_TENANT.length, end)) < 0) return false;
   hashes[3] = strKeyHash(b);
-  out.tenant = strValue(b);
+  if (strPlain) spanPlain |= 4;
+  spans[4] = strStart;
+  spans[5] = strEnd;
+  out.spanPlain = spanPlain;
+  out.tenant = names ? strValue(b) : '';
   let present = 0;
   if (at(b, p, end, K_ACTOR)) {
     if ((p = str(b, p + K_ACTOR.length, end)) < 0) return false;

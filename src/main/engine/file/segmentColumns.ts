@@ -1,7 +1,7 @@
 import { parseStoredLine, type StoredEvent } from '../../../shared/event';
 import { ChronoscopeError } from '../../../shared/errors';
 import { crc32 } from './checksum';
-import { emptyEnvelope, scanEnvelope, type ScannedEnvelope } from './envelopeScan';
+import { emptyEnvelope, scanEnvelope, spanValue, type ScannedEnvelope } from './envelopeScan';
 import { keyHash32 } from './keyHash';
 
 /** The envelope fields the sealed index can look up by key. */
@@ -37,6 +37,31 @@ const count = (m: Map<string, number>, k: string): void => {
   m.set(k, (m.get(k) ?? 0) + 1);
 };
 
+/** True when the plain ASCII string `s` is exactly the bytes b[start, end). */
+function sameAscii(s: string, b: Buffer, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== b[start + i]) return false;
+  return true;
+}
+
+/**
+ * The few distinct names of a field (types, tenants) by their key hash: a line's name is read
+ * from its bytes only the first time, then checked byte for byte against the one known for its
+ * hash (two names with one hash both stay exact: the second is simply decoded each time).
+ */
+class NameCache {
+  readonly #byHash = new Map<number, string>();
+
+  name(b: Buffer, start: number, end: number, plain: boolean, hash: number): string {
+    if (!plain) return spanValue(b, start, end, false);
+    const known = this.#byHash.get(hash);
+    if (known !== undefined && sameAscii(known, b, start, end)) return known;
+    const v = spanValue(b, start, end, true);
+    if (known === undefined) this.#byHash.set(hash, v);
+    return v;
+  }
+}
+
 /**
  * What a sealed segment's index is built from, one column per field: line offsets, CRCs, times and
  * key hashes. Filled either from lines (sealing: only the envelope is scanned, no event objects) or
@@ -57,6 +82,8 @@ export class SegmentColumns {
   readonly tenants = new Map<string, number>();
   /** Reused by addLine: the scanner writes into it instead of allocating per line. */
   readonly #env: ScannedEnvelope = emptyEnvelope();
+  readonly #typeNames = new NameCache();
+  readonly #tenantNames = new NameCache();
 
   /**
    * `newStreamsOnly`: name only the streams that begin here (version 1) — sealing, where every
@@ -79,17 +106,20 @@ export class SegmentColumns {
   addLine(raw: Buffer, start: number, end: number, uoff: number, where: () => string): void {
     const line = raw.subarray(start, end);
     const env = this.#env;
-    if (!scanEnvelope(raw, start, end, env)) {
+    if (!scanEnvelope(raw, start, end, env, false)) {
       // Not the exact shape storedLine writes: the full parse decides, and words any error.
       this.addEvent(parseStoredLine(line.toString('utf8'), where()), uoff, crc32(line));
       return;
     }
     const i = this.#next(env.seq, uoff, crc32(line), env.time);
-    if (!this.newStreamsOnly || env.version === 1) count(this.streams, env.stream);
-    count(this.types, env.type);
-    count(this.tenants, env.tenant);
-    const k = this.keys;
     const h = env.hashes;
+    const sp = env.spans;
+    const plain = env.spanPlain;
+    if (!this.newStreamsOnly || env.version === 1)
+      count(this.streams, spanValue(raw, sp[0]!, sp[1]!, (plain & 1) !== 0));
+    count(this.types, this.#typeNames.name(raw, sp[2]!, sp[3]!, (plain & 2) !== 0, h[2]!));
+    count(this.tenants, this.#tenantNames.name(raw, sp[4]!, sp[5]!, (plain & 4) !== 0, h[3]!));
+    const k = this.keys;
     k.id.push(h[0]!, i);
     k.stream.push(h[1]!, i);
     k.type.push(h[2]!, i);

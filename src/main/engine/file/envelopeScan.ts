@@ -85,10 +85,9 @@ function at(b: Buffer, p: number, end: number, k: Buffer): boolean {
   return true;
 }
 
-/** A JSON string at p: returns the index after its closing quote, or -1. Hashes plain ASCII as it goes. */
+/** A JSON string at p: returns the index after its closing quote, or -1 (see strHashed). */
 function str(b: Buffer, p: number, end: number): number {
   if (p >= end || b[p] !== QUOTE) return -1;
-  let h = 0x811c9dc5;
   let plain = true;
   let i = p + 1;
   for (; i < end; i++) {
@@ -99,40 +98,26 @@ function str(b: Buffer, p: number, end: number): number {
       plain = false;
       i++;
     } else if (c >= 0x80) plain = false;
-    else h = Math.imul(h ^ c, 0x01000193);
   }
   if (i >= end) return -1;
   strStart = p + 1;
   strEnd = i;
   strPlain = plain;
-  if (plain) {
+  return i + 1;
+}
+
+/** As str, and hashes it (keyHash32) from its bytes when plain ASCII: for strings the index looks up. */
+function strHashed(b: Buffer, p: number, end: number): number {
+  const next = str(b, p, end);
+  if (next >= 0 && strPlain) {
+    let h = 0x811c9dc5;
+    for (let i = strStart; i < strEnd; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
     strHash = h >>> 0;
   }
-  return i + 1;
-}
-
-/** As str, without hashing: for strings the index never looks up (the two times). */
-function strUnhashed(b: Buffer, p: number, end: number): number {
-  if (p >= end || b[p] !== QUOTE) return -1;
-  let plain = true;
-  let i = p + 1;
-  for (; i < end; i++) {
-    const c = b[i]!;
-    if (c === QUOTE) break;
-    if (c < 0x20) return -1;
-    if (c === BACKSLASH) {
-      plain = false;
-      i++;
-    } else if (c >= 0x80) plain = false;
-  }
-  if (i >= end) return -1;
-  strStart = p + 1;
-  strEnd = i;
-  strPlain = plain;
-  return i + 1;
+  return next;
 }
 
 /** The value of the string at b[start, end) (quotes excluded), plain ASCII or not. */
@@ -237,10 +222,10 @@ export function scanEnvelope(
   let p = start;
   if (!at(b, p, end, K_SEQ) || (p = num(b, p + K_SEQ.length, end)) < 0) return false;
   out.seq = numValue;
-  if (!at(b, p, end, K_ID) || (p = str(b, p + K_ID.length, end)) < 0) return false;
+  if (!at(b, p, end, K_ID) || (p = strHashed(b, p + K_ID.length, end)) < 0) return false;
   const hashes = out.hashes;
   hashes[0] = strKeyHash(b);
-  if (!at(b, p, end, K_STREAM) || (p = str(b, p + K_STREAM.length, end)) < 0) return false;
+  if (!at(b, p, end, K_STREAM) || (p = strHashed(b, p + K_STREAM.length, end)) < 0) return false;
   hashes[1] = strKeyHash(b);
   const spans = out.spans;
   let spanPlain = strPlain ? 1 : 0;
@@ -249,16 +234,16 @@ export function scanEnvelope(
   out.stream = names ? strValue(b) : '';
   if (!at(b, p, end, K_VERSION) || (p = num(b, p + K_VERSION.length, end)) < 0) return false;
   out.version = numValue;
-  if (!at(b, p, end, K_TYPE) || (p = str(b, p + K_TYPE.length, end)) < 0) return false;
+  if (!at(b, p, end, K_TYPE) || (p = strHashed(b, p + K_TYPE.length, end)) < 0) return false;
   hashes[2] = strKeyHash(b);
   if (strPlain) spanPlain |= 2;
   spans[2] = strStart;
   spans[3] = strEnd;
   out.type = names ? strValue(b) : '';
-  if (!at(b, p, end, K_TIME) || (p = strUnhashed(b, p + K_TIME.length, end)) < 0) return false;
+  if (!at(b, p, end, K_TIME) || (p = str(b, p + K_TIME.length, end)) < 0) return false;
   out.time = strTime(b);
-  if (!at(b, p, end, K_RECORDED) || (p = strUnhashed(b, p + K_RECORDED.length, end)) < 0) return false;
-  if (!at(b, p, end, K_TENANT) || (p = str(b, p + K_TENANT.length, end)) < 0) return false;
+  if (!at(b, p, end, K_RECORDED) || (p = str(b, p + K_RECORDED.length, end)) < 0) return false;
+  if (!at(b, p, end, K_TENANT) || (p = strHashed(b, p + K_TENANT.length, end)) < 0) return false;
   hashes[3] = strKeyHash(b);
   if (strPlain) spanPlain |= 4;
   spans[4] = strStart;
@@ -267,17 +252,17 @@ export function scanEnvelope(
   out.tenant = names ? strValue(b) : '';
   let present = 0;
   if (at(b, p, end, K_ACTOR)) {
-    if ((p = str(b, p + K_ACTOR.length, end)) < 0) return false;
+    if ((p = strHashed(b, p + K_ACTOR.length, end)) < 0) return false;
     hashes[4] = strKeyHash(b);
     present |= 1;
   }
   if (at(b, p, end, K_CORR)) {
-    if ((p = str(b, p + K_CORR.length, end)) < 0) return false;
+    if ((p = strHashed(b, p + K_CORR.length, end)) < 0) return false;
     hashes[5] = strKeyHash(b);
     present |= 2;
   }
   if (at(b, p, end, K_CAUS)) {
-    if ((p = str(b, p + K_CAUS.length, end)) < 0) return false;
+    if ((p = strHashed(b, p + K_CAUS.length, end)) < 0) return false;
     hashes[6] = strKeyHash(b);
     present |= 4;
   }

@@ -132,7 +132,7 @@ function strValue(b: Buffer): string {
   return JSON.parse(b.toString('utf8', strStart - 1, strEnd + 1)) as string;
 }
 
-/** keyHash32 of the last scanned string (hashed from its bytes by str() when plain ASCII). */
+/** keyHash32 of the last string scanned by strHashed (from its bytes when plain ASCII). */
 function strKeyHash(b: Buffer): number {
   return strPlain ? strHash : keyHash32(strValue(b));
 }
